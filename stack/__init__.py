@@ -1,0 +1,1 @@
+"""Local Taskwire stack: renders nginx and supervisord config and runs every process."""

@@ -1,0 +1,158 @@
+"""The launcher's commands: up, start, stop, status, migrate, run, logs."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from . import database, health, logs, render
+from .config import REPO, Profile, process_env
+
+START_DEADLINE_SECONDS = 60
+STOP_DEADLINE_SECONDS = 45
+RABBITMQ_CONSOLE = "http://127.0.0.1:15672"
+
+
+class StackError(Exception):
+    """A failure the user can act on; printed without a traceback."""
+
+
+def up(profile: Profile) -> int:
+    _prepare(profile)
+    print(f"stack: {profile.name} stack in the foreground on {profile.gateway_url}; Ctrl-C stops it")
+    supervisord = subprocess.Popen(_supervisord_command(profile, "--nodaemon", "--silent"))
+    stop_following = threading.Event()
+    threading.Thread(target=logs.follow, args=(profile.log_dir, stop_following), daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: supervisord.send_signal(signal.SIGTERM))
+    try:
+        return supervisord.wait()
+    except KeyboardInterrupt:
+        # The terminal sent SIGINT to supervisord too; make sure it shuts down even if not.
+        print("\nstack: stopping every process", flush=True)
+        supervisord.send_signal(signal.SIGTERM)
+        return supervisord.wait(timeout=STOP_DEADLINE_SECONDS)
+    finally:
+        time.sleep(0.3)  # let the follower print the last lines of the shutdown
+        stop_following.set()
+
+
+def start(profile: Profile) -> int:
+    if _supervisord_pid(profile):
+        print(f"stack: {profile.name} stack already running; checking its health")
+    else:
+        _prepare(profile)
+        subprocess.run(_supervisord_command(profile), check=True)
+    failures = health.wait_until_healthy(profile, START_DEADLINE_SECONDS)
+    if failures:
+        raise StackError(_unhealthy_report(profile, failures))
+    print(f"stack: {profile.name} stack is healthy\n"
+          f"  gateway:          {profile.gateway_url}\n"
+          f"  RabbitMQ console: {RABBITMQ_CONSOLE} (guest/guest, vhost {profile.amqp_vhost})\n"
+          f"  logs:             {profile.log_dir}")
+    return 0
+
+
+def stop(profile: Profile) -> int:
+    pid = _supervisord_pid(profile)
+    if not pid:
+        print(f"stack: {profile.name} stack is not running")
+        return 0
+    os.kill(pid, signal.SIGTERM)  # supervisord stops every program, then exits
+    deadline = time.monotonic() + STOP_DEADLINE_SECONDS
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            raise StackError(f"supervisord (pid {pid}) did not stop within {STOP_DEADLINE_SECONDS} s")
+        time.sleep(0.2)
+    print(f"stack: {profile.name} stack stopped")
+    return 0
+
+
+def status(profile: Profile) -> int:
+    if not _supervisord_pid(profile):
+        print(f"stack: {profile.name} stack is not running")
+        return 3
+    conf = render.supervisor_paths(profile)["conf"]
+    return subprocess.run([sys.executable, "-m", "supervisor.supervisorctl", "-c", str(conf), "status"]).returncode
+
+
+def migrate(profile: Profile) -> int:
+    database.ensure_databases(profile)
+    database.migrate(profile)
+    return 0
+
+
+def run(profile: Profile, process_name: str, command: list[str]) -> int:
+    """Run a one-off command (e.g. a Flask CLI) with a process's environment."""
+    if not command:
+        raise StackError("nothing to run: give a command after --")
+    env = {**os.environ, **process_env(profile, profile.process(process_name))}
+    return subprocess.run(command, cwd=REPO, env=env).returncode
+
+
+def follow_logs(profile: Profile) -> int:
+    print(f"stack: following {profile.log_dir}/*.log (Ctrl-C to stop)", flush=True)
+    logs.follow_forever(profile.log_dir)
+    return 0
+
+
+def _prepare(profile: Profile) -> None:
+    """Everything before supervisord runs: free ports, databases, migrations, config."""
+    if _supervisord_pid(profile):
+        raise StackError(f"the {profile.name} stack is already running (stop it first)")
+    busy = health.busy_ports(profile)
+    if busy:
+        raise StackError("cannot start: " + "; ".join(busy))
+    profile.log_dir.mkdir(parents=True, exist_ok=True)
+    database.ensure_databases(profile)
+    database.migrate(profile)
+    render.write_nginx_conf(profile)
+    checked = subprocess.run(render.nginx_command(profile, "-t", "-q"), capture_output=True, text=True)
+    if checked.returncode:
+        raise StackError(f"the rendered nginx config is invalid:\n{checked.stderr}")
+    render.write_supervisord_conf(profile)
+
+
+def _supervisord_command(profile: Profile, *extra: str) -> list[str]:
+    conf = render.supervisor_paths(profile)["conf"]
+    return [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf), *extra]
+
+
+def _supervisord_pid(profile: Profile) -> int | None:
+    """The pid of this profile's running supervisord, or None (stale pid files are removed)."""
+    pid_file = render.supervisor_paths(profile)["pid"]
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    if _alive(pid) and str(render.supervisor_paths(profile)["conf"]) in _cmdline(pid):
+        return pid
+    pid_file.unlink(missing_ok=True)
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _unhealthy_report(profile: Profile, failures: dict[str, str]) -> str:
+    parts = [f"{profile.name} stack not healthy after {START_DEADLINE_SECONDS} s:"]
+    for name, problem in failures.items():
+        parts.append(f"\n--- {name}: {problem}\n--- last lines of {profile.log_dir / name}.log:")
+        parts.append(logs.tail(profile.log_dir / f"{name}.log"))
+    parts.append(f"\n--- last lines of {profile.log_dir}/gateway.log:")
+    parts.append(logs.tail(profile.log_dir / "gateway.log", 10))
+    parts.append(f"\nThe stack is left running for inspection; stop it with: python -m stack stop --profile {profile.name}")
+    return "\n".join(parts)

@@ -1,0 +1,114 @@
+"""Profiles, processes and the environment each process gets, from processes.toml."""
+import os
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PROCESSES_FILE = Path(__file__).with_name("processes.toml")
+BIN_DIR = Path(sys.executable).parent
+PG_SERVER = "postgresql://taskwire:taskwire@127.0.0.1:5432"
+AMQP_SERVER = "amqp://guest:guest@127.0.0.1:5672"
+# Names a caller may set to override the profile's defaults (12-factor).
+OVERRIDABLE = (
+    "TASKWIRE_ENV", "LOG_LEVEL", "DATABASE_URL", "AMQP_URL", "JWT_SECRET_KEY",
+    "USERS_SERVICE_URL", "WEB_CONCURRENCY", "LOGIN_MAX_FAILURES",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_THROTTLE_SECONDS", "REGISTRATION_OPEN",
+)
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    command: str
+    port: int | None = None
+    database: str | None = None
+    health: str | None = None
+    flask_app: str | None = None
+    migrations: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    taskwire_env: str
+    gateway_port: int
+    amqp_vhost: str
+    processes: tuple[Process, ...]
+    env_defaults: dict = field(default_factory=dict)
+    var_root: Path = REPO / "var"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.var_root / self.name
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "log"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def process(self, name: str) -> Process:
+        for proc in self.processes:
+            if proc.name == name:
+                return proc
+        raise KeyError(f"no process named {name!r} in {PROCESSES_FILE.name}")
+
+
+def profile_names() -> list[str]:
+    return list(_load()["profiles"])
+
+
+def load_profile(name: str) -> Profile:
+    data = _load()
+    spec = data["profiles"][name]
+    base = spec["port_base"]
+    processes = tuple(_process(p, base, spec["database_suffix"]) for p in data["process"])
+    return Profile(
+        name=name,
+        taskwire_env=spec["taskwire_env"],
+        gateway_port=base + data["gateway"]["port_offset"],
+        amqp_vhost=spec["amqp_vhost"],
+        processes=processes,
+        env_defaults={**data.get("env", {}), **spec.get("env", {})},
+    )
+
+
+def process_env(profile: Profile, proc: Process, environ=os.environ) -> dict[str, str]:
+    """The one place that builds a process's environment: profile defaults, then the caller's."""
+    users = profile.process("users_svc")
+    env = {
+        "TASKWIRE_ENV": profile.taskwire_env,
+        "AMQP_URL": f"{AMQP_SERVER}/{profile.amqp_vhost}",
+        "USERS_SERVICE_URL": f"http://127.0.0.1:{users.port}",
+        **profile.env_defaults,
+    }
+    if proc.database:
+        env["DATABASE_URL"] = f"{PG_SERVER}/{proc.database}"
+    env.update({k: environ[k] for k in OVERRIDABLE if k in environ})
+    # The venv's tools (gunicorn, flask) first, and the repo importable without an install.
+    env["PATH"] = os.pathsep.join([str(BIN_DIR), environ.get("PATH", os.defpath)])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environ.get("PYTHONPATH")]))
+    return env
+
+
+def _process(raw: dict, port_base: int, database_suffix: str) -> Process:
+    port = port_base + raw["port_offset"] if "port_offset" in raw else None
+    database = raw["database"] + database_suffix if "database" in raw else None
+    return Process(
+        name=raw["name"],
+        command=raw["command"].format(port=port),
+        port=port,
+        database=database,
+        health=raw.get("health"),
+        flask_app=raw.get("flask_app"),
+        migrations=raw.get("migrations"),
+    )
+
+
+def _load() -> dict:
+    with PROCESSES_FILE.open("rb") as f:
+        return tomllib.load(f)

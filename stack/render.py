@@ -1,0 +1,137 @@
+"""Render the gateway's nginx.conf and supervisord.conf for one profile."""
+import re
+import shutil
+import sys
+from pathlib import Path
+
+from .config import BIN_DIR, REPO, Profile, process_env
+
+NGINX_TEMPLATE = REPO / "gateway" / "nginx.conf.template"
+PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+NGINX_TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+# supervisord raises its own RLIMIT_NOFILE to this and children inherit it (WebSockets).
+MIN_FDS = 16384
+
+
+def render_template(text: str, values: dict[str, str]) -> str:
+    """Replace ${NAME} placeholders; nginx's own $variables are left alone."""
+    def substitute(match):
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"no value for ${{{name}}} in the gateway template")
+        return str(values[name])
+    return PLACEHOLDER.sub(substitute, text)
+
+
+def nginx_values(profile: Profile) -> dict[str, str]:
+    state = profile.state_dir / "nginx"
+    upstream = {p.name: f"127.0.0.1:{p.port}" for p in profile.processes if p.port}
+    return {
+        "STATE_DIR": str(state),
+        "ACCESS_LOG": str(profile.log_dir / "nginx-access.log"),
+        "GATEWAY_LISTEN": f"127.0.0.1:{profile.gateway_port}",
+        "USERS_UPSTREAM": upstream["users_svc"],
+        "TASKS_UPSTREAM": upstream["tasks_svc"],
+        "NOTIFY_UPSTREAM": upstream["notify_svc"],
+        "WS_UPSTREAM": upstream["ws_relay"],
+    }
+
+
+def write_nginx_conf(profile: Profile) -> Path:
+    state = profile.state_dir / "nginx"
+    for name in NGINX_TEMP_DIRS:
+        (state / "tmp" / name).mkdir(parents=True, exist_ok=True)
+    profile.log_dir.mkdir(parents=True, exist_ok=True)
+    conf = state / "nginx.conf"
+    conf.write_text(render_template(NGINX_TEMPLATE.read_text(), nginx_values(profile)))
+    return conf
+
+
+def nginx_command(profile: Profile, *extra: str) -> list[str]:
+    state = profile.state_dir / "nginx"
+    nginx = shutil.which("nginx", path="/usr/sbin:/usr/local/sbin:/usr/bin") or "nginx"
+    # -e: the compiled-in error log under /var/log is not ours to write to.
+    return [nginx, "-p", str(state), "-c", str(state / "nginx.conf"), "-e", "stderr", *extra]
+
+
+def supervisor_paths(profile: Profile) -> dict[str, Path]:
+    state = profile.state_dir
+    return {
+        "conf": state / "supervisord.conf",
+        "socket": state / "supervisor.sock",
+        "pid": state / "supervisord.pid",
+        "log": profile.log_dir / "supervisord.log",
+    }
+
+
+def write_supervisord_conf(profile: Profile) -> Path:
+    paths = supervisor_paths(profile)
+    profile.log_dir.mkdir(parents=True, exist_ok=True)
+    sections = [_supervisord_section(profile, paths)]
+    sections += [_program(profile, p.name, _resolve(p.command), process_env(profile, p))
+                 for p in profile.processes]
+    nginx = " ".join(nginx_command(profile, "-g", "'daemon off;'"))
+    sections.append(_program(profile, "gateway", nginx, {}))
+    paths["conf"].write_text("\n".join(sections))
+    return paths["conf"]
+
+
+def _supervisord_section(profile: Profile, paths: dict[str, Path]) -> str:
+    return f"""\
+[supervisord]
+logfile={paths['log']}
+pidfile={paths['pid']}
+minfds={MIN_FDS}
+directory={REPO}
+identifier=taskwire-{profile.name}
+
+[unix_http_server]
+file={paths['socket']}
+chmod=0700
+
+[supervisorctl]
+serverurl=unix://{paths['socket']}
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+"""
+
+
+def _program(profile: Profile, name: str, command: str, env: dict[str, str]) -> str:
+    lines = [
+        f"[program:{name}]",
+        f"command={command}",
+        f"directory={REPO}",
+        "autostart=true",
+        "autorestart=true",
+        "startsecs=2",
+        "startretries=10",
+        "stopsignal=TERM",
+        "stopwaitsecs=15",
+        "stopasgroup=true",
+        "killasgroup=true",
+        "redirect_stderr=true",
+        f"stdout_logfile={profile.log_dir / name}.log",
+        "stdout_logfile_maxbytes=20MB",
+        "stdout_logfile_backups=2",
+    ]
+    if env:
+        lines.append("environment=" + ",".join(f"{k}={_quote(v)}" for k, v in env.items()))
+    return "\n".join(lines) + "\n"
+
+
+def _quote(value: str) -> str:
+    # supervisord splits with a non-POSIX shlex (no escapes) and then %-interpolates.
+    if '"' in value:
+        raise ValueError(f"environment values may not contain double quotes: {value!r}")
+    return '"' + value.replace("%", "%%") + '"'
+
+
+def _resolve(command: str) -> str:
+    """Pin the venv's python/gunicorn so supervisord's PATH does not matter."""
+    program, _, rest = command.partition(" ")
+    if program == "python":
+        path = sys.executable
+    else:
+        path = shutil.which(program, path=str(BIN_DIR)) or shutil.which(program) or program
+    return f"{path} {rest}".strip()
