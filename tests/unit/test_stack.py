@@ -1,0 +1,85 @@
+"""The local stack launcher: profiles, per-process environment and rendered configs."""
+import configparser
+import dataclasses
+import shutil
+import subprocess
+
+import pytest
+from supervisor.datatypes import dict_of_key_value_pairs
+
+from stack import config, render
+
+
+@pytest.fixture(params=["dev", "test"])
+def profile(request, tmp_path):
+    return dataclasses.replace(config.load_profile(request.param), var_root=tmp_path)
+
+
+def test_test_profile_uses_its_own_ports_databases_and_vhost():
+    test = config.load_profile("test")
+    assert test.gateway_port == 18000
+    assert {p.name: p.port for p in test.processes if p.port} == {
+        "users_svc": 18001, "tasks_svc": 18002, "notify_svc": 18003, "ws_relay": 18004}
+    assert {p.database for p in test.processes} == {
+        None, "users_db_test", "tasks_db_test", "notifications_db_test"}
+    assert test.amqp_vhost == "taskwire_test"
+
+
+def test_dev_profile_env_points_at_dev_resources():
+    dev = config.load_profile("dev")
+    env = config.process_env(dev, dev.process("tasks_svc"), environ={"PATH": "/bin"})
+    assert env["TASKWIRE_ENV"] == "development"
+    assert env["DATABASE_URL"] == "postgresql://taskwire:taskwire@127.0.0.1:5432/tasks_db"
+    assert env["AMQP_URL"] == "amqp://guest:guest@127.0.0.1:5672/taskwire"
+    assert env["USERS_SERVICE_URL"] == "http://127.0.0.1:8001"
+    assert env["LOG_LEVEL"] == "DEBUG" and env["WEB_CONCURRENCY"] == "2"
+    assert "LOGIN_MAX_FAILURES" not in env and "JWT_SECRET_KEY" not in env
+
+
+def test_test_profile_sets_login_limits_and_open_registration():
+    test = config.load_profile("test")
+    env = config.process_env(test, test.process("users_svc"), environ={})
+    assert env["LOGIN_MAX_FAILURES"] == "5"
+    assert env["LOGIN_MAX_FAILURES_PER_ADDRESS"] == "1000"
+    assert env["LOGIN_THROTTLE_SECONDS"] == "60"
+    assert env["REGISTRATION_OPEN"] == "true"
+
+
+def test_caller_environment_overrides_profile_defaults():
+    dev = config.load_profile("dev")
+    caller = {"LOG_LEVEL": "INFO", "JWT_SECRET_KEY": "s3cret", "UNRELATED": "x"}
+    env = config.process_env(dev, dev.process("users_svc"), environ=caller)
+    assert env["LOG_LEVEL"] == "INFO" and env["JWT_SECRET_KEY"] == "s3cret"
+    assert "UNRELATED" not in env
+
+
+def test_template_placeholders_are_replaced_and_nginx_variables_kept():
+    text = "listen ${GATEWAY_LISTEN}; set $x $request_id;"
+    assert render.render_template(text, {"GATEWAY_LISTEN": "1.2.3.4:80"}) == \
+        "listen 1.2.3.4:80; set $x $request_id;"
+
+
+def test_template_placeholder_without_value_is_an_error():
+    with pytest.raises(KeyError, match="WS_UPSTREAM"):
+        render.render_template("server ${WS_UPSTREAM};", {})
+
+
+def test_supervisord_conf_has_every_program_with_its_environment(profile):
+    parser = configparser.RawConfigParser()
+    parser.read(render.write_supervisord_conf(profile))
+    names = {p.name for p in profile.processes} | {"gateway"}
+    assert {s.removeprefix("program:") for s in parser.sections() if s.startswith("program:")} == names
+    for proc in profile.processes:
+        section = parser[f"program:{proc.name}"]
+        assert section["autorestart"] == "true" and section["stopasgroup"] == "true"
+        env = dict_of_key_value_pairs(section["environment"].replace("%%", "%"))
+        assert env["TASKWIRE_ENV"] == config.process_env(profile, proc)["TASKWIRE_ENV"]
+        if proc.database:
+            assert env["DATABASE_URL"].endswith("/" + proc.database)
+
+
+@pytest.mark.skipif(not shutil.which("nginx", path="/usr/sbin:/usr/bin"), reason="nginx not installed")
+def test_rendered_nginx_conf_passes_nginx_t(profile):
+    render.write_nginx_conf(profile)
+    result = subprocess.run(render.nginx_command(profile, "-t"), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
