@@ -1,0 +1,60 @@
+"""The exchange, queues, bindings and policies, declared by services and exported as broker definitions.
+
+`python -m broker.topology > broker/definitions.json` regenerates the file a RabbitMQ
+container loads; a unit test keeps the two equal.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+EXCHANGE = "taskwire.events"
+
+# Routing keys of every event Taskwire publishes.
+TASK_CREATED = "task.created"
+TASK_UPDATED = "task.updated"
+TASK_DELETED = "task.deleted"
+NOTIFICATION_CREATED = "notification.created"
+TOKEN_REVOKED = "auth.token_revoked"
+USER_CREATED = "user.created"
+USER_UPDATED = "user.updated"
+
+EXCHANGES = [
+    {"name": EXCHANGE, "type": "topic", "durable": True, "auto_delete": False, "internal": False,
+     "arguments": {}},
+]
+
+# Durable queues with their bindings. Per-process queues (revocation feeds, relay
+# subscriptions) are exclusive and server-named, so they are not listed here.
+QUEUES: list[dict] = []
+BINDINGS: list[dict] = []
+
+
+def declare(channel) -> None:
+    """Declare everything above on an open pika channel (idempotent)."""
+    for exchange in EXCHANGES:
+        channel.exchange_declare(exchange=exchange["name"], exchange_type=exchange["type"],
+                                 durable=exchange["durable"], auto_delete=exchange["auto_delete"],
+                                 internal=exchange["internal"], arguments=exchange["arguments"])
+    for queue in QUEUES:
+        channel.queue_declare(queue=queue["name"], durable=queue["durable"],
+                              auto_delete=queue["auto_delete"], arguments=queue["arguments"])
+    for binding in BINDINGS:
+        channel.queue_bind(queue=binding["destination"], exchange=binding["source"],
+                           routing_key=binding["routing_key"], arguments=binding["arguments"])
+
+
+def definitions(vhost: str = "/") -> dict:
+    """The same topology in the RabbitMQ definitions format (what `load_definitions` reads)."""
+    return {
+        "vhosts": [{"name": vhost}],
+        "exchanges": [{**exchange, "vhost": vhost} for exchange in EXCHANGES],
+        "queues": [{**queue, "vhost": vhost} for queue in QUEUES],
+        "bindings": [{**binding, "vhost": vhost} for binding in BINDINGS],
+        "policies": [],
+    }
+
+
+if __name__ == "__main__":
+    json.dump(definitions(), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")

@@ -1,0 +1,1 @@
+"""What every Taskwire service shares: settings, logging, errors, tokens, events, outbox."""

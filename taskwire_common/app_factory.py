@@ -1,0 +1,99 @@
+"""Builds a service's Flask app the one Taskwire way: logging, errors, request ids, auth, OpenAPI, health."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
+from flask_migrate import Migrate
+
+from .auth import Authenticator, TokenVerifier
+from .db import check_database, db, sqlalchemy_url
+from .errors import ProblemApi, StrictParser, problem_response
+from .health import HealthCheck, register_health
+from .logs import configure_logging
+from .requestid import register_request_id
+from .settings import ServiceSettings, refuse_development_defaults
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class CompactJSONProvider(DefaultJSONProvider):
+    compact = True
+    sort_keys = False
+
+
+@dataclass
+class ServiceParts:
+    """What a service brings to the factory; everything else is the same for all of them."""
+
+    title: str
+    api_prefix: str  # e.g. "/api/auth": the OpenAPI document is served at <prefix>/openapi.json
+    blueprints: Iterable = ()
+    is_revoked: object = None  # Callable[[Principal], bool]
+    checks: dict[str, HealthCheck] = field(default_factory=dict)
+    background: list = field(default_factory=list)  # objects with start()/stop(), run in gunicorn workers
+    migrations_dir: str | None = None  # the service's Alembic folder, for `flask db upgrade`
+
+
+def create_service_app(import_name: str, settings: ServiceSettings, parts: ServiceParts) -> Flask:
+    configure_logging(settings.log_level)
+    refuse_development_defaults(settings)
+    logger = logging.getLogger(settings.service)
+
+    app = Flask(import_name)
+    app.json = CompactJSONProvider(app)
+    app.config.update(
+        TASKWIRE_SETTINGS=settings,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        API_TITLE=parts.title,
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=parts.api_prefix,
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    checks = {}
+    if settings.database_url:
+        app.config.update(
+            SQLALCHEMY_DATABASE_URI=sqlalchemy_url(settings.database_url),
+            SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10,
+                                       "connect_args": {"connect_timeout": 5}},
+        )
+        db.init_app(app)
+        Migrate(app, db, directory=parts.migrations_dir or "migrations")
+        checks["database"] = check_database
+    checks.update(parts.checks)
+
+    register_request_id(app, logger)
+    register_body_checks(app, settings.max_body_bytes)
+    api = ProblemApi(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
+                                                       "bearerFormat": "JWT"})
+    for blueprint in parts.blueprints:
+        blueprint.ARGUMENTS_PARSER = StrictParser()
+        api.register_blueprint(blueprint)
+
+    app.extensions["taskwire.auth"] = Authenticator(TokenVerifier(settings.jwt), parts.is_revoked)
+    app.extensions["taskwire.background"] = list(parts.background)
+    register_health(app, settings.service, checks)
+    return app
+
+
+def register_body_checks(app: Flask, max_body_bytes: int) -> None:
+    """Refuse oversized bodies (413) and bodies that are not JSON (415) before any view runs."""
+
+    @app.before_request
+    def check_body():
+        if request.method not in BODY_METHODS:
+            return None
+        length = request.content_length
+        if length is not None and length > max_body_bytes:
+            return problem_response(413, "Payload Too Large",
+                                    f"The request body may be at most {max_body_bytes} bytes.")
+        has_body = bool(length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        if has_body and not request.is_json:
+            return problem_response(415, "Unsupported Media Type",
+                                    "Send the request body as application/json.")
+        return None

@@ -1,0 +1,108 @@
+"""One error shape for every service: RFC 9457 problem details, never a stack trace."""
+from __future__ import annotations
+
+import logging
+
+import marshmallow as ma
+from flask import Flask, Response, json, request
+from flask_smorest import Api
+from sqlalchemy.exc import OperationalError
+from webargs.flaskparser import FlaskParser, abort as webargs_abort
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIMETYPE = "application/problem+json"
+
+
+def problem_response(status: int, title: str, detail: str | None = None,
+                     errors: dict | None = None, headers: dict | None = None) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def flatten_errors(messages: dict) -> dict:
+    """webargs nests errors under the location ("json", "query"); clients want the field names."""
+    flat: dict = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat["body" if location == "json" else location] = fields
+    return flat
+
+
+def describe_errors(errors: dict) -> str:
+    if set(errors) == {"body"} and isinstance(errors["body"], list):
+        return " ".join(errors["body"])
+    names = ", ".join(sorted(str(name) for name in errors))
+    return f"Invalid value for: {names}." if names else "Invalid request."
+
+
+def http_exception_response(error: HTTPException) -> Response:
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or (flatten_errors(data["messages"]) if "messages" in data else None)
+    detail = data.get("message")
+    if detail is None and errors:
+        detail = describe_errors(errors)
+    if detail is None:
+        detail = error.description
+    headers = dict(data.get("headers") or {})
+    if getattr(error, "valid_methods", None):
+        headers.setdefault("Allow", ", ".join(error.valid_methods))
+    return problem_response(error.code or 500, error.name, detail, errors, headers)
+
+
+class ProblemSchema(ma.Schema):
+    """The error body, as documented in the OpenAPI document."""
+
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.Dict(metadata={"description": "messages by field or parameter name"})
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering every error as problem details."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self):
+        register_error_handlers(self._app)
+
+
+class StrictParser(FlaskParser):
+    """Invalid input is a 400 naming the field, and no JSON document can crash the parser."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            webargs_abort(400, messages={"json": ["JSON nested too deeply."]})
+
+
+def internal_error_response(error: BaseException) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    return problem_response(500, "Internal Server Error", "The server could not complete the request.")
+
+
+def unavailable_response(error: OperationalError) -> Response:
+    log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+    return problem_response(503, "Service Unavailable", "A dependency is unavailable; try again shortly.",
+                            headers={"Retry-After": "1"})
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, http_exception_response)
+    app.register_error_handler(OperationalError, unavailable_response)
+    app.register_error_handler(Exception, internal_error_response)

@@ -1,0 +1,39 @@
+"""The gunicorn configuration every Taskwire web process runs with (`-c python:taskwire_common.gunicorn_conf`).
+
+gevent workers: psycopg2 is made cooperative after fork, and each app's background tasks
+(revocation feed, event consumers) start in the worker, never in the master or at import.
+"""
+import os
+
+from taskwire_common.logs import logging_config
+
+worker_class = "gevent"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
+timeout = 30
+graceful_timeout = 10
+keepalive = 75  # longer than nginx's upstream keepalive, so nginx closes first
+control_socket_disable = True  # several gunicorns on one machine would collide on ~/.gunicorn
+logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "DEBUG").upper())
+accesslog = None  # each app logs its requests with the request id
+
+
+def post_fork(server, worker):
+    from psycogreen.gevent import patch_psycopg
+
+    patch_psycopg()
+
+
+def post_worker_init(worker):
+    for task in background_tasks(worker):
+        task.start()
+
+
+def worker_exit(server, worker):
+    for task in background_tasks(worker):
+        task.stop()
+
+
+def background_tasks(worker) -> list:
+    extensions = getattr(getattr(worker, "wsgi", None), "extensions", {})
+    return extensions.get("taskwire.background", [])

@@ -1,0 +1,22 @@
+"""GET /healthz: the service and each dependency it relies on, 200 when all are well, else 503."""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Flask, jsonify
+
+# A check returns (healthy, detail); detail is a short string or a dict of figures.
+HealthCheck = Callable[[], tuple[bool, object]]
+
+
+def register_health(app: Flask, service: str, checks: dict[str, HealthCheck]) -> None:
+    @app.get("/healthz")
+    def healthz():
+        results = {}
+        healthy = True
+        for name, check in checks.items():
+            ok, detail = check()
+            healthy = healthy and ok
+            results[name] = {"ok": ok, "detail": detail}
+        body = {"service": service, "status": "ok" if healthy else "unavailable", "checks": results}
+        return jsonify(body), 200 if healthy else 503

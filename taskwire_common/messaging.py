@@ -1,0 +1,92 @@
+"""RabbitMQ plumbing shared by publishers and consumers: connection parameters, back-off, confirmed publishing."""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+
+import pika
+
+from broker import topology
+
+log = logging.getLogger(__name__)
+
+EVENT_CONTENT_TYPE = "application/cloudevents+json"
+
+
+def connection_parameters(amqp_url: str, heartbeat: int = 30) -> pika.URLParameters:
+    parameters = pika.URLParameters(amqp_url)
+    parameters.heartbeat = heartbeat
+    parameters.blocked_connection_timeout = 30
+    parameters.connection_attempts = 1
+    parameters.socket_timeout = 5
+    return parameters
+
+
+class Backoff:
+    """Exponential back-off with jitter between reconnection attempts, interruptible by a stop event."""
+
+    def __init__(self, first: float = 0.2, cap: float = 5.0):
+        self.first, self.cap = first, cap
+        self.delay = first
+
+    def reset(self) -> None:
+        self.delay = self.first
+
+    def wait(self, stop: threading.Event) -> None:
+        stop.wait(self.delay * random.uniform(0.8, 1.2))
+        self.delay = min(self.delay * 2, self.cap)
+
+
+class ConfirmingPublisher:
+    """One long-lived connection that publishes persistent events and waits for the broker's confirm.
+
+    `publish` returns only once the broker has taken responsibility for the message; it
+    raises a pika exception otherwise, and the caller reconnects.
+    """
+
+    def __init__(self, amqp_url: str):
+        self.amqp_url = amqp_url
+        self._connection: pika.BlockingConnection | None = None
+        self._channel = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._connection is not None and self._connection.is_open
+
+    def connect(self) -> None:
+        self.close()
+        self._connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
+        self._channel = self._connection.channel()
+        self._channel.confirm_delivery()
+        topology.declare(self._channel)
+        log.info("publisher connected to RabbitMQ")
+
+    def publish(self, routing_key: str, event: dict) -> None:
+        properties = pika.BasicProperties(
+            content_type=EVENT_CONTENT_TYPE,
+            delivery_mode=pika.DeliveryMode.Persistent,
+            message_id=event["id"],
+            type=event["type"],
+        )
+        self._channel.basic_publish(
+            exchange=topology.EXCHANGE,
+            routing_key=routing_key,
+            body=json.dumps(event, separators=(",", ":")).encode(),
+            properties=properties,
+        )
+
+    def process_events(self) -> None:
+        """Let pika answer heartbeats while the publisher is idle."""
+        if self.is_open:
+            self._connection.process_data_events(time_limit=0)
+
+    def close(self) -> None:
+        if self._connection is not None and self._connection.is_open:
+            try:
+                self._connection.close()
+            except pika.exceptions.AMQPError:
+                log.debug("publisher connection already broken while closing")
+        self._connection = None
+        self._channel = None

@@ -1,0 +1,137 @@
+"""The outbox relay: publishes committed outbox rows to RabbitMQ, in order, with publisher confirms.
+
+One relay per database is active at a time (a PostgreSQL advisory lock elects it), so
+several may run for availability without publishing a row twice or out of order. The
+active relay wakes on NOTIFY when a transaction commits, and sweeps once a second anyway.
+"""
+from __future__ import annotations
+
+import logging
+import select
+import signal
+import threading
+import time
+
+import pika.exceptions
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+
+from .messaging import Backoff, ConfirmingPublisher
+from .outbox import NOTIFY_CHANNEL
+
+log = logging.getLogger(__name__)
+
+LEADER_LOCK_KEY = 0x7461736B77697265  # "taskwire" as an int64: one advisory lock per database
+RETENTION = "7 days"
+
+FETCH_PENDING = """
+    SELECT id, routing_key, payload FROM outbox_events
+    WHERE published_at IS NULL ORDER BY id LIMIT %s
+"""
+MARK_PUBLISHED = "UPDATE outbox_events SET published_at = now() WHERE id = ANY(%s)"
+DELETE_OLD = f"DELETE FROM outbox_events WHERE published_at < now() - interval '{RETENTION}'"
+
+
+class OutboxRelay:
+    def __init__(self, database_url: str, amqp_url: str, batch_size: int = 200,
+                 sweep_seconds: float = 1.0, cleanup_seconds: float = 600.0):
+        self.database_url = database_url
+        self.publisher = ConfirmingPublisher(amqp_url)
+        self.batch_size = batch_size
+        self.sweep_seconds = sweep_seconds
+        self.cleanup_seconds = cleanup_seconds
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        """Serve until stopped, reconnecting to PostgreSQL and RabbitMQ with back-off."""
+        backoff = Backoff()
+        while not self.stop.is_set():
+            try:
+                self._serve(backoff)
+            except (psycopg2.Error, pika.exceptions.AMQPError, OSError) as exc:
+                log.warning("outbox relay lost a connection (%s: %s); retrying", type(exc).__name__, exc)
+                self.publisher.close()
+                backoff.wait(self.stop)
+        self.publisher.close()
+        log.info("outbox relay stopped")
+
+    def _serve(self, backoff: Backoff) -> None:
+        connection = psycopg2.connect(self.database_url)
+        try:
+            if not self._become_leader(connection):
+                return
+            self.publisher.connect()
+            backoff.reset()
+            log.info("outbox relay active; listening on %s", NOTIFY_CHANNEL)
+            last_cleanup = 0.0
+            while not self.stop.is_set():
+                published = self.publish_pending_events(connection)
+                if time.monotonic() - last_cleanup > self.cleanup_seconds:
+                    self._delete_old_events(connection)
+                    last_cleanup = time.monotonic()
+                if published < self.batch_size:
+                    self._wait_for_commit(connection)
+                self.publisher.process_events()
+        finally:
+            connection.close()
+
+    def _become_leader(self, connection) -> bool:
+        """Take the advisory lock, waiting while another relay holds it."""
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            while not self.stop.is_set():
+                cursor.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,))
+                if cursor.fetchone()[0]:
+                    connection.autocommit = False
+                    return True
+                log.debug("another outbox relay is active; standing by")
+                self.stop.wait(self.sweep_seconds)
+        return False
+
+    def publish_pending_events(self, connection) -> int:
+        """Publish one batch of pending events in id order; returns how many were published."""
+        with connection.cursor() as cursor:
+            cursor.execute(FETCH_PENDING, (self.batch_size,))
+            rows = cursor.fetchall()
+        connection.commit()  # never sit idle in a transaction while talking to the broker
+        confirmed: list[int] = []
+        try:
+            for row_id, routing_key, payload in rows:
+                self.publisher.publish(routing_key, payload)
+                confirmed.append(row_id)
+        finally:
+            # Whatever the broker confirmed is marked, even if a later publish failed.
+            if confirmed:
+                with connection.cursor() as cursor:
+                    cursor.execute(MARK_PUBLISHED, (confirmed,))
+                connection.commit()
+                log.debug("published %d outbox events", len(confirmed))
+        return len(confirmed)
+
+    def _wait_for_commit(self, connection) -> None:
+        if not connection.notifies:
+            select.select([connection], [], [], self.sweep_seconds)
+        connection.poll()
+        connection.notifies.clear()
+
+    def _delete_old_events(self, connection) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(DELETE_OLD)
+            if cursor.rowcount:
+                log.info("deleted %d published outbox events older than %s", cursor.rowcount, RETENTION)
+        connection.commit()
+
+
+def run_relay(database_url: str, amqp_url: str) -> None:
+    """Entry point for a service's `python -m <service>.relay`: runs until SIGTERM or SIGINT."""
+    relay = OutboxRelay(database_url, amqp_url)
+
+    def request_stop(signum, _frame):
+        log.info("outbox relay received signal %d; stopping", signum)
+        relay.stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    relay.run()

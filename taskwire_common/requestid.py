@@ -1,0 +1,34 @@
+"""The request id: taken from the gateway's X-Request-ID (or made here), logged, echoed, carried into events."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, g, request
+
+HEADER = "X-Request-ID"
+VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def current_request_id() -> str | None:
+    return g.get("request_id")
+
+
+def register_request_id(app: Flask, logger: logging.Logger) -> None:
+    @app.before_request
+    def take_request_id():
+        incoming = request.headers.get(HEADER, "")
+        g.request_id = incoming if VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def log_and_echo_request_id(response):
+        request_id = g.get("request_id")
+        if request_id:
+            response.headers[HEADER] = request_id
+        elapsed_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
+        logger.info("%s %s %s %.1fms request_id=%s", request.method, request.full_path.rstrip("?"),
+                    response.status_code, elapsed_ms, request_id)
+        return response

@@ -1,0 +1,111 @@
+"""Settings read from the environment (12-factor), with development defaults that production refuses."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production"
+DEV_DATABASE_PASSWORD = "taskwire:taskwire@"
+DEV_AMQP_CREDENTIALS = "guest:guest@"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a service that may start."""
+
+
+def env_str(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class JWTSettings:
+    secret_key: str
+    issuer: str
+    audience: str
+    ttl_seconds: int
+    algorithm: str = "HS256"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What every service reads; a service adds its own fields by subclassing."""
+
+    service: str
+    environment: str
+    log_level: str
+    database_url: str
+    amqp_url: str
+    users_service_url: str
+    jwt: JWTSettings
+    max_body_bytes: int
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+def read_jwt_settings() -> JWTSettings:
+    return JWTSettings(
+        secret_key=env_str("JWT_SECRET_KEY", DEV_JWT_SECRET),
+        issuer=env_str("JWT_ISSUER", "taskwire"),
+        audience=env_str("JWT_AUDIENCE", "taskwire"),
+        ttl_seconds=env_int("JWT_TTL_SECONDS", 8 * 3600),
+    )
+
+
+def read_service_settings(service: str, default_database: str | None) -> dict:
+    """The common fields as keyword arguments, so a service's settings class can add its own."""
+    database_url = ""
+    if default_database:
+        database_url = env_str(
+            "DATABASE_URL", f"postgresql://taskwire:taskwire@127.0.0.1:5432/{default_database}"
+        )
+    return dict(
+        service=service,
+        environment=env_str("TASKWIRE_ENV", "development"),
+        log_level=env_str("LOG_LEVEL", "DEBUG").upper(),
+        database_url=database_url,
+        amqp_url=env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/taskwire"),
+        users_service_url=env_str("USERS_SERVICE_URL", "http://127.0.0.1:8001").rstrip("/"),
+        jwt=read_jwt_settings(),
+        max_body_bytes=env_int("MAX_BODY_BYTES", 1024 * 1024),
+    )
+
+
+def refuse_development_defaults(settings: ServiceSettings) -> None:
+    """In production, every secret must come from the environment, never from a default."""
+    if not settings.is_production:
+        return
+    problems = []
+    if settings.jwt.secret_key == DEV_JWT_SECRET:
+        problems.append("JWT_SECRET_KEY is the development default")
+    elif len(settings.jwt.secret_key) < 32:
+        problems.append("JWT_SECRET_KEY must be at least 32 characters")
+    if DEV_DATABASE_PASSWORD in settings.database_url:
+        problems.append("DATABASE_URL uses the development password")
+    if DEV_AMQP_CREDENTIALS in settings.amqp_url:
+        problems.append("AMQP_URL uses the development guest account")
+    if problems:
+        raise ConfigurationError("refusing to start in production: " + "; ".join(problems))

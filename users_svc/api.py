@@ -1,0 +1,181 @@
+"""users_svc HTTP API: /api/auth/ (login, logout, verify, me, register, user admin)."""
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import abort
+
+from taskwire_common.auth import admin_required, current_principal, login_required
+from taskwire_common.blueprint import Blueprint
+from taskwire_common.db import db
+from taskwire_common.pagination import fetch_page, pagination_headers
+
+from . import services
+from .models import User
+from .schemas import (LoginSchema, MessageSchema, RegisterSchema, RoleSchema, TokenSchema, UserCreateSchema,
+                      UserListArgsSchema, UserPatchSchema, UserSchema)
+from .throttling import LoginThrottle, LoginThrottled
+from .tokens import issue_token
+
+blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts, tokens and user admin")
+internal = Blueprint("internal", __name__, url_prefix="/internal",
+                     description="Service-to-service endpoints; the gateway does not route them")
+
+
+def settings():
+    return current_app.config["TASKWIRE_SETTINGS"]
+
+
+def token_response(user: User) -> dict:
+    token, expires_in = issue_token(user, settings().jwt)
+    return {"token": token, "token_type": "Bearer", "expires_in": expires_in, "user": user}
+
+
+def get_user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404, message="No user with that id.")
+    return user
+
+
+def conflict(error: services.Conflict):
+    abort(409, message=error.message, errors={error.field: [error.message]})
+
+
+@blp.route("/login/")
+class Login(MethodView):
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokenSchema)
+    def post(self, credentials):
+        """Exchange a username and password for a token."""
+        s = settings()
+        throttle = LoginThrottle(s.login_max_failures, s.login_max_failures_per_address,
+                                 s.login_throttle_seconds)
+        try:
+            user = services.log_in(credentials["username"], credentials["password"],
+                                   request.remote_addr or "unknown", throttle)
+        except LoginThrottled as exc:
+            abort(429, message="Too many failed logins; try again later.",
+                  headers={"Retry-After": str(exc.retry_after)})
+        except services.InvalidCredentials:
+            abort(401, message="Unable to log in with the provided credentials.")
+        return token_response(user)
+
+
+@blp.route("/logout/")
+class Logout(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, MessageSchema)
+    def post(self):
+        """Revoke this token in every service and WebSocket."""
+        services.revoke_token(current_principal())
+        return {"detail": "Logged out."}
+
+
+@blp.route("/verify/")
+class Verify(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, UserSchema)
+    def get(self):
+        """The user of a valid token; 401 otherwise."""
+        return get_user_or_404(current_principal().user_id)
+
+
+@blp.route("/me/")
+class Me(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, UserSchema)
+    def get(self):
+        """The signed-in user."""
+        return get_user_or_404(current_principal().user_id)
+
+
+@blp.route("/register/")
+class Register(MethodView):
+    @blp.arguments(RegisterSchema)
+    @blp.response(201, TokenSchema)
+    def post(self, fields):
+        """Sign up as a user (role `user`); answers like login. 403 when registration is closed."""
+        if not settings().registration_open:
+            abort(403, message="Registration is closed.")
+        try:
+            user = services.create_user(fields["username"], fields["email"], fields["password"])
+        except services.Conflict as error:
+            conflict(error)
+        return token_response(user)
+
+
+@blp.route("/users/")
+class Users(MethodView):
+    decorators = [admin_required]
+
+    @blp.arguments(UserListArgsSchema, location="query")
+    @blp.response(200, UserSchema(many=True))
+    def get(self, args):
+        """Users, filtered by role, is_active and q; paginated."""
+        page, page_size = args.pop("page"), args.pop("page_size")
+        users, total = fetch_page(services.list_users(**args), page, page_size)
+        return users, 200, pagination_headers(total, page, page_size)
+
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    def post(self, fields):
+        """Create a user with any role."""
+        try:
+            return services.create_user(fields["username"], fields["email"], fields["password"],
+                                        fields["role"], actor_id=current_principal().user_id)
+        except services.Conflict as error:
+            conflict(error)
+
+
+@blp.route("/users/<int:user_id>/")
+class UserDetail(MethodView):
+    decorators = [admin_required]
+
+    @blp.response(200, UserSchema)
+    def get(self, user_id):
+        return get_user_or_404(user_id)
+
+    @blp.arguments(UserPatchSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, changes, user_id):
+        """Change username, email, password or is_active; a new password or deactivation revokes tokens."""
+        user = get_user_or_404(user_id)
+        try:
+            return services.update_user(user, changes, actor_id=current_principal().user_id)
+        except services.Conflict as error:
+            conflict(error)
+
+    @blp.response(204)
+    def delete(self, user_id):
+        """Deactivate the user (their tokens stop working); the account and its history stay."""
+        user = get_user_or_404(user_id)
+        try:
+            services.deactivate_user(user, actor_id=current_principal().user_id)
+        except services.Conflict as error:
+            conflict(error)
+
+
+@blp.route("/users/<int:user_id>/role/")
+class UserRole(MethodView):
+    decorators = [admin_required]
+
+    @blp.arguments(RoleSchema)
+    @blp.response(200, UserSchema)
+    def put(self, fields, user_id):
+        """Make the user an admin or a user; their existing tokens are revoked."""
+        user = get_user_or_404(user_id)
+        try:
+            return services.change_role(user, fields["role"], actor_id=current_principal().user_id)
+        except services.Conflict as error:
+            conflict(error)
+
+
+@internal.route("/revocations/")
+class Revocations(MethodView):
+    def get(self):
+        """Every revocation in force, for services that start or reconnect."""
+        return services.revocation_snapshot()

@@ -1,0 +1,32 @@
+"""Wires users_svc: settings, the shared app factory, its blueprints and its revocation check."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from taskwire_common.app_factory import ServiceParts, create_service_app
+from taskwire_common.outbox import outbox_lag
+
+from . import services
+from .api import blp, internal
+from .cli import register_cli
+from .config import UsersSettings, load_settings
+
+
+def outbox_health() -> tuple[bool, dict]:
+    return True, outbox_lag()
+
+
+def create_app(settings: UsersSettings | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = create_service_app(__name__, settings, ServiceParts(
+        title="Taskwire users",
+        api_prefix="/api/auth",
+        blueprints=[blp, internal],
+        is_revoked=services.is_revoked,
+        checks={"outbox": outbox_health},
+        migrations_dir=str(Path(__file__).parent / "migrations"),
+    ))
+    register_cli(app)
+    return app

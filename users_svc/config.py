@@ -1,0 +1,27 @@
+"""users_svc settings: the common ones plus registration and login throttling."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from taskwire_common.settings import ServiceSettings, env_bool, env_int, read_service_settings
+
+SERVICE = "users_svc"
+EVENT_SOURCE = "/taskwire/users_svc"
+
+
+@dataclass(frozen=True)
+class UsersSettings(ServiceSettings):
+    registration_open: bool = True
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+    login_throttle_seconds: int = 300
+
+
+def load_settings() -> UsersSettings:
+    return UsersSettings(
+        **read_service_settings(SERVICE, default_database="users_db"),
+        registration_open=env_bool("REGISTRATION_OPEN", True),
+        login_max_failures=env_int("LOGIN_MAX_FAILURES", 5),
+        login_max_failures_per_address=env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
+        login_throttle_seconds=env_int("LOGIN_THROTTLE_SECONDS", 300),
+    )

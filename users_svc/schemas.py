@@ -1,0 +1,72 @@
+"""users_svc request and response schemas."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from taskwire_common.pagination import PageArgsSchema
+
+from .models import ROLES
+
+USERNAME = validate.And(
+    validate.Length(min=1, max=150),
+    validate.Regexp(r"^[\w.@+-]+\Z", error="Letters, digits and @/./+/-/_ only."),
+)
+PASSWORD = validate.Length(min=8, max=128)
+EMAIL = validate.And(validate.Length(max=254), validate.Email())
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    username = ma.fields.String(dump_only=True)
+    email = ma.fields.String(dump_only=True)
+    role = ma.fields.String(dump_only=True)
+    is_active = ma.fields.Boolean(dump_only=True)
+    is_staff = ma.fields.Boolean(dump_only=True)
+    is_superuser = ma.fields.Boolean(dump_only=True)
+    date_joined = ma.fields.DateTime(dump_only=True)
+    last_login = ma.fields.DateTime(dump_only=True, allow_none=True)
+
+
+class LoginSchema(ma.Schema):
+    username = ma.fields.String(required=True, validate=validate.Length(min=1, max=150))
+    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
+
+
+class TokenSchema(ma.Schema):
+    token = ma.fields.String()
+    token_type = ma.fields.String()
+    expires_in = ma.fields.Integer(metadata={"description": "seconds until the token expires"})
+    user = ma.fields.Nested(UserSchema)
+
+
+class MessageSchema(ma.Schema):
+    detail = ma.fields.String()
+
+
+class RegisterSchema(ma.Schema):
+    username = ma.fields.String(required=True, validate=USERNAME)
+    email = ma.fields.String(required=True, validate=EMAIL)
+    password = ma.fields.String(required=True, load_only=True, validate=PASSWORD)
+
+
+class UserCreateSchema(RegisterSchema):
+    role = ma.fields.String(load_default="user", validate=validate.OneOf(ROLES))
+
+
+class UserPatchSchema(ma.Schema):
+    username = ma.fields.String(validate=USERNAME)
+    email = ma.fields.String(validate=EMAIL)
+    password = ma.fields.String(load_only=True, validate=PASSWORD)
+    is_active = ma.fields.Boolean()
+
+
+class RoleSchema(ma.Schema):
+    role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class UserListArgsSchema(PageArgsSchema):
+    role = ma.fields.String(validate=validate.OneOf(ROLES))
+    is_active = ma.fields.Boolean()
+    q = ma.fields.String(validate=validate.Length(min=1, max=150),
+                         metadata={"description": "part of the username or email"})

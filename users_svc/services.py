@@ -1,0 +1,211 @@
+"""What users_svc does: log in and out, register, administer users, revoke tokens, with their events."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import exists, func, or_, select
+
+from broker import topology
+from taskwire_common.auth import Principal
+from taskwire_common.db import db
+from taskwire_common.events import new_event
+from taskwire_common.outbox import record_event
+from taskwire_common.requestid import current_request_id
+
+from .config import EVENT_SOURCE
+from .models import RevokedToken, User
+from .passwords import hash_password, needs_rehash, verify_password
+from .schemas import UserSchema
+from .throttling import LoginThrottle
+
+
+class InvalidCredentials(Exception):
+    """Unknown user, wrong password or inactive account: one error, so none can be told apart."""
+
+
+@dataclass
+class Conflict(Exception):
+    """The change would break a rule about existing data; `field` names what to change."""
+
+    field: str
+    message: str
+
+
+def publish(event_type: str, data: dict) -> None:
+    record_event(new_event(event_type, EVENT_SOURCE, data, current_request_id()))
+
+
+def user_json(user: User) -> dict:
+    return UserSchema().dump(user)
+
+
+def find_user_by_username(username: str) -> User | None:
+    return db.session.execute(
+        select(User).where(func.lower(User.username) == username.lower())
+    ).scalar_one_or_none()
+
+
+def log_in(username: str, password: str, address: str, throttle: LoginThrottle) -> User:
+    throttle.check(username, address)
+    user = find_user_by_username(username)
+    if not verify_password(user.password_hash if user else None, password) or not user.is_active:
+        throttle.record_failure(username, address)
+        db.session.commit()
+        raise InvalidCredentials()
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login = datetime.now(timezone.utc)
+    throttle.forget_failures(username)
+    db.session.commit()
+    return user
+
+
+def revoke_token(principal: Principal) -> None:
+    """Logout: this token dies everywhere, the other tokens of the user live on."""
+    expires_at = datetime.fromtimestamp(principal.expires_at, timezone.utc)
+    db.session.merge(RevokedToken(jti=principal.jti, user_id=principal.user_id, expires_at=expires_at))
+    publish(topology.TOKEN_REVOKED, {"user_id": principal.user_id, "jti": principal.jti,
+                                     "expires_at": principal.expires_at})
+    db.session.commit()
+
+
+def revoke_all_tokens(user: User) -> None:
+    """Every token issued to the user so far dies (deactivation, role or password change)."""
+    user.token_version += 1
+    publish(topology.TOKEN_REVOKED, {"user_id": user.id, "token_version": user.token_version})
+
+
+def is_revoked(principal: Principal) -> bool:
+    """The authoritative answer, from this service's database."""
+    row = db.session.execute(
+        select(User.token_version, User.is_active,
+               exists().where(RevokedToken.jti == principal.jti))
+        .where(User.id == principal.user_id)
+    ).one_or_none()
+    if row is None:
+        return True
+    token_version, is_active, jti_revoked = row
+    return jti_revoked or not is_active or principal.token_version < token_version
+
+
+def revocation_snapshot() -> dict:
+    """Every revocation still in force, for a service that starts or reconnects."""
+    now = datetime.now(timezone.utc)
+    tokens = db.session.execute(
+        select(RevokedToken.jti, RevokedToken.user_id, RevokedToken.expires_at)
+        .where(RevokedToken.expires_at > now)
+    ).all()
+    users = db.session.execute(select(User.id, User.token_version).where(User.token_version > 0)).all()
+    return {
+        "tokens": [{"jti": jti, "user_id": user_id, "expires_at": expires_at.timestamp()}
+                   for jti, user_id, expires_at in tokens],
+        "users": [{"user_id": user_id, "token_version": version} for user_id, version in users],
+    }
+
+
+def ensure_unique(username: str | None, email: str | None, exclude_id: int | None = None) -> None:
+    for column, value, name in ((User.username, username, "username"), (User.email, email, "email")):
+        if value is None:
+            continue
+        query = select(User.id).where(func.lower(column) == value.lower())
+        if exclude_id is not None:
+            query = query.where(User.id != exclude_id)
+        if db.session.execute(query).first():
+            raise Conflict(name, f"A user with that {name} already exists.")
+
+
+def create_user(username: str, email: str, password: str, role: str = "user",
+                actor_id: int | None = None, is_superuser: bool = False) -> User:
+    ensure_unique(username, email)
+    user = User(username=username, email=email, password_hash=hash_password(password), role=role,
+                is_superuser=is_superuser, is_active=True, token_version=0)
+    db.session.add(user)
+    db.session.flush()
+    publish(topology.USER_CREATED, {"user": user_json(user), "actor_id": actor_id})
+    db.session.commit()
+    return user
+
+
+def list_users(role: str | None = None, is_active: bool | None = None, q: str | None = None):
+    query = select(User).order_by(User.id)
+    if role is not None:
+        query = query.where(User.role == role)
+    if is_active is not None:
+        query = query.where(User.is_active == is_active)
+    if q:
+        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(func.lower(User.username).like(pattern, escape="\\"),
+                                func.lower(User.email).like(pattern, escape="\\")))
+    return query
+
+
+def ensure_not_last_admin(user: User) -> None:
+    others = db.session.execute(
+        select(func.count()).select_from(User)
+        .where(User.role == "admin", User.is_active.is_(True), User.id != user.id)
+    ).scalar_one()
+    if user.role == "admin" and user.is_active and others == 0:
+        raise Conflict("role", "The last active admin cannot be removed.")
+
+
+def update_user(user: User, changes: dict, actor_id: int) -> User:
+    """Apply an admin's partial update; a new password or deactivation revokes the user's tokens."""
+    ensure_unique(changes.get("username"), changes.get("email"), exclude_id=user.id)
+    if changes.get("is_active") is False:
+        ensure_not_last_admin(user)
+    before = user_json(user)
+    revoke = "password" in changes or (changes.get("is_active") is False and user.is_active)
+    for name in ("username", "email", "is_active"):
+        if name in changes:
+            setattr(user, name, changes[name])
+    if "password" in changes:
+        user.password_hash = hash_password(changes["password"])
+    if revoke:
+        revoke_all_tokens(user)
+    after = user_json(user)
+    publish_user_update(user, before, after, actor_id)
+    db.session.commit()
+    return user
+
+
+def deactivate_user(user: User, actor_id: int) -> None:
+    if user.is_active:
+        update_user(user, {"is_active": False}, actor_id)
+
+
+def change_role(user: User, role: str, actor_id: int) -> User:
+    """A new role takes effect at once: the user's old tokens, which carry the old role, die."""
+    if role == user.role:
+        return user
+    if role != "admin":
+        ensure_not_last_admin(user)
+    before = user_json(user)
+    user.role = role
+    revoke_all_tokens(user)
+    publish_user_update(user, before, user_json(user), actor_id)
+    db.session.commit()
+    return user
+
+
+def publish_user_update(user: User, before: dict, after: dict, actor_id: int | None) -> None:
+    changes = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+    if changes:
+        publish(topology.USER_UPDATED, {"user": after, "changes": changes, "actor_id": actor_id})
+
+
+def ensure_superuser(username: str, email: str, password: str) -> tuple[User, bool]:
+    """Create an admin, or make the existing user an active admin with this password. Idempotent."""
+    user = find_user_by_username(username)
+    if user is None:
+        return create_user(username, email, password, role="admin", is_superuser=True), True
+    before = user_json(user)
+    user.role, user.is_active, user.is_superuser = "admin", True, True
+    if email:
+        ensure_unique(None, email, exclude_id=user.id)
+        user.email = email
+    if not verify_password(user.password_hash, password):
+        user.password_hash = hash_password(password)
+    publish_user_update(user, before, user_json(user), None)
+    db.session.commit()
+    return user, False
