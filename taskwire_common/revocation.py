@@ -129,3 +129,9 @@ class RevocationFeed:
             log.error("ignoring malformed revocation event (%s): %r", exc, body[:200])
         else:
             log.info("token revoked for user %s", event["data"].get("user_id"))
+
+
+def follow_revocations(settings) -> tuple[RevocationList, RevocationFeed]:
+    """The list and the feed that keeps it, for a service other than users_svc."""
+    revocations = RevocationList()
+    return revocations, RevocationFeed(revocations, settings.amqp_url, settings.users_service_url)

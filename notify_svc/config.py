@@ -1,0 +1,10 @@
+"""notify_svc settings: the common ones for now."""
+from __future__ import annotations
+
+from taskwire_common.settings import ServiceSettings, read_service_settings
+
+SERVICE = "notify_svc"
+
+
+def load_settings() -> ServiceSettings:
+    return ServiceSettings(**read_service_settings(SERVICE, default_database="notifications_db"))

@@ -1,0 +1,1 @@
+"""tasks_svc: task CRUD, filters, permissions, the outbox and its relay."""

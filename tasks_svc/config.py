@@ -1,0 +1,10 @@
+"""tasks_svc settings: the common ones for now."""
+from __future__ import annotations
+
+from taskwire_common.settings import ServiceSettings, read_service_settings
+
+SERVICE = "tasks_svc"
+
+
+def load_settings() -> ServiceSettings:
+    return ServiceSettings(**read_service_settings(SERVICE, default_database="tasks_db"))
