@@ -1,0 +1,17 @@
+"""The problem-details shape: field names out of webargs' nesting, a readable detail."""
+from taskwire_common.errors import describe_errors, flatten_errors
+
+
+def test_webargs_locations_are_flattened_to_field_names():
+    assert flatten_errors({"json": {"title": ["Missing."]}, "query": {"page": ["Too small."]}}) == {
+        "title": ["Missing."], "page": ["Too small."]}
+
+
+def test_a_body_level_error_is_named_body_and_becomes_the_detail():
+    errors = flatten_errors({"json": ["Invalid JSON body."]})
+    assert errors == {"body": ["Invalid JSON body."]}
+    assert describe_errors(errors) == "Invalid JSON body."
+
+
+def test_detail_names_every_offending_field():
+    assert describe_errors({"page": ["x"], "email": ["y"]}) == "Invalid value for: email, page."
