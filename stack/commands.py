@@ -40,6 +40,7 @@ def up(profile: Profile) -> int:
 def start(profile: Profile) -> int:
     if _supervisord_pid(profile):
         print(f"stack: {profile.name} stack already running; checking its health")
+        _supervisorctl(profile, "start", "all", quiet=True)  # revive any stopped program
     else:
         _prepare(profile)
         subprocess.run(_supervisord_command(profile), check=True)
@@ -72,8 +73,7 @@ def status(profile: Profile) -> int:
     if not _supervisord_pid(profile):
         print(f"stack: {profile.name} stack is not running")
         return 3
-    conf = render.supervisor_paths(profile)["conf"]
-    return subprocess.run([sys.executable, "-m", "supervisor.supervisorctl", "-c", str(conf), "status"]).returncode
+    return _supervisorctl(profile, "status")
 
 
 def migrate(profile: Profile) -> int:
@@ -103,7 +103,7 @@ def _prepare(profile: Profile) -> None:
     busy = health.busy_ports(profile)
     if busy:
         raise StackError("cannot start: " + "; ".join(busy))
-    profile.log_dir.mkdir(parents=True, exist_ok=True)
+    _set_aside_old_logs(profile)
     database.ensure_databases(profile)
     database.migrate(profile)
     render.write_nginx_conf(profile)
@@ -111,6 +111,19 @@ def _prepare(profile: Profile) -> None:
     if checked.returncode:
         raise StackError(f"the rendered nginx config is invalid:\n{checked.stderr}")
     render.write_supervisord_conf(profile)
+
+
+def _set_aside_old_logs(profile: Profile) -> None:
+    """Keep the previous run's logs as *.log.prev so a failure report shows only this run."""
+    profile.log_dir.mkdir(parents=True, exist_ok=True)
+    for log in profile.log_dir.glob("*.log"):
+        log.replace(log.with_name(log.name + ".prev"))
+
+
+def _supervisorctl(profile: Profile, *args: str, quiet: bool = False) -> int:
+    conf = render.supervisor_paths(profile)["conf"]
+    command = [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(conf), *args]
+    return subprocess.run(command, capture_output=quiet).returncode
 
 
 def _supervisord_command(profile: Profile, *extra: str) -> list[str]:

@@ -90,6 +90,7 @@ def process_env(profile: Profile, proc: Process, environ=os.environ) -> dict[str
         env["DATABASE_URL"] = f"{PG_SERVER}/{proc.database}"
     env.update({k: environ[k] for k in OVERRIDABLE if k in environ})
     # The venv's tools (gunicorn, flask) first, and the repo importable without an install.
+    env["PYTHONUNBUFFERED"] = "1"  # log lines reach the log files as they happen
     env["PATH"] = os.pathsep.join([str(BIN_DIR), environ.get("PATH", os.defpath)])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environ.get("PYTHONPATH")]))
     return env

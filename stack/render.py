@@ -72,6 +72,9 @@ def write_supervisord_conf(profile: Profile) -> Path:
                  for p in profile.processes]
     nginx = " ".join(nginx_command(profile, "-g", "'daemon off;'"))
     sections.append(_program(profile, "gateway", nginx, {}))
+    # One group, so supervisord stops every program at once instead of one after another.
+    names = [p.name for p in profile.processes] + ["gateway"]
+    sections.append(f"[group:taskwire]\nprograms={','.join(names)}\n")
     paths["conf"].write_text("\n".join(sections))
     return paths["conf"]
 
