@@ -1,0 +1,94 @@
+"""Integration fixtures: users_svc against its own real PostgreSQL database and RabbitMQ vhost."""
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from taskwire_common.db import db
+
+IT_ENV = {
+    "TASKWIRE_ENV": "test",
+    "LOG_LEVEL": "INFO",
+    "DATABASE_URL": "postgresql://taskwire:taskwire@127.0.0.1:5432/users_db_it",
+    "AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/taskwire_it",
+    "LOGIN_MAX_FAILURES": "3",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": "6",
+    "LOGIN_THROTTLE_SECONDS": "60",
+    "REGISTRATION_OPEN": "true",
+}
+USERS_TABLES = "users, revoked_tokens, login_failures, outbox_events"
+
+
+@pytest.fixture(scope="session")
+def it_env():
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in IT_ENV.items():
+            patch.setenv(name, value)
+        yield IT_ENV
+
+
+@pytest.fixture(scope="session")
+def users_app(it_env):
+    from users_svc.app import create_app
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def clean_users_db(request):
+    if "users_app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("users_app")
+    with app.app_context():
+        db.session.execute(text(f"TRUNCATE {USERS_TABLES} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+    yield
+
+
+@pytest.fixture
+def client(users_app):
+    return users_app.test_client()
+
+
+@pytest.fixture
+def make_user(users_app):
+    """Create a user straight through the service layer; returns its id."""
+    from users_svc import services
+
+    def make(username="ann", password="password-1", role="user", email=None):
+        with users_app.app_context():
+            user = services.create_user(username, email or f"{username}@example.com", password, role)
+            return user.id
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Log in through the API and return the token."""
+
+    def log_in(username, password="password-1"):
+        response = client.post("/api/auth/login/", json={"username": username, "password": password})
+        assert response.status_code == 200, response.json
+        return response.json["token"]
+
+    return log_in
+
+
+@pytest.fixture
+def admin_token(make_user, login):
+    make_user("root", role="admin")
+    return login("root")
+
+
+@pytest.fixture
+def outbox_types(users_app):
+    """The routing keys written to the outbox so far, in order."""
+    def read():
+        with users_app.app_context():
+            return [row[0] for row in db.session.execute(
+                text("SELECT routing_key FROM outbox_events ORDER BY id"))]
+    return read
