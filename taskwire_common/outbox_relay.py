@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 LEADER_LOCK_KEY = 0x7461736B77697265  # "taskwire" as an int64: one advisory lock per database
 RETENTION = "7 days"
+STOP_CHECK_SECONDS = 0.5
 
 FETCH_PENDING = """
     SELECT id, routing_key, payload FROM outbox_events
@@ -111,9 +112,14 @@ class OutboxRelay:
         return len(confirmed)
 
     def _wait_for_commit(self, connection) -> None:
-        if not connection.notifies:
-            select.select([connection], [], [], self.sweep_seconds)
-        connection.poll()
+        """Sleep until a commit notifies us, the sweep is due, or we are asked to stop."""
+        deadline = time.monotonic() + self.sweep_seconds
+        while not connection.notifies and not self.stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            select.select([connection], [], [], min(remaining, STOP_CHECK_SECONDS))
+            connection.poll()
         connection.notifies.clear()
 
     def _delete_old_events(self, connection) -> None:

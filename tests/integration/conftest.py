@@ -92,3 +92,78 @@ def outbox_types(users_app):
             return [row[0] for row in db.session.execute(
                 text("SELECT routing_key FROM outbox_events ORDER BY id"))]
     return read
+
+
+class EventTap:
+    """An exclusive queue on the real broker bound to every event: what a consumer would see."""
+
+    def __init__(self, amqp_url, routing_key="#"):
+        import pika
+
+        from broker import topology
+        from taskwire_common.messaging import connection_parameters
+
+        self.connection = pika.BlockingConnection(connection_parameters(amqp_url))
+        self.channel = self.connection.channel()
+        topology.declare(self.channel)
+        self.queue = self.channel.queue_declare("", exclusive=True).method.queue
+        self.channel.queue_bind(self.queue, topology.EXCHANGE, routing_key)
+        self.messages = []
+
+    def drain(self):
+        import json
+
+        while True:
+            method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                return self.messages
+            self.messages.append((method.routing_key, properties, json.loads(body)))
+
+    def close(self):
+        if self.connection.is_open:
+            self.connection.close()
+
+
+@pytest.fixture
+def event_tap(it_env):
+    tap = EventTap(it_env["AMQP_URL"])
+    yield tap
+    tap.close()
+
+
+@pytest.fixture
+def run_relay(it_env):
+    """Start outbox relays in threads against users_db_it; all are stopped after the test."""
+    import threading
+
+    from taskwire_common.outbox_relay import OutboxRelay
+
+    relays = []
+
+    def start(amqp_url=None, **options):
+        relay = OutboxRelay(it_env["DATABASE_URL"], amqp_url or it_env["AMQP_URL"], **options)
+        thread = threading.Thread(target=relay.run, daemon=True)
+        thread.start()
+        relays.append((relay, thread))
+        return relay
+
+    yield start
+    for relay, thread in relays:
+        relay.stop.set()
+    for relay, thread in relays:
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def users_http(users_app):
+    """users_app served over real HTTP on a free port (what other services fetch snapshots from)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, users_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)

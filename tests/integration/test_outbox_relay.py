@@ -1,0 +1,61 @@
+"""The outbox relay on real PostgreSQL and RabbitMQ: woken by commits, in order, once, confirmed, patient."""
+from sqlalchemy import text
+
+from taskwire_common.db import db
+from tests.support import wait_for
+
+
+def register(client, name):
+    response = client.post("/api/auth/register/",
+                           json={"username": name, "email": f"{name}@example.com", "password": "long-enough"})
+    assert response.status_code == 201
+
+
+def pending_count(users_app):
+    with users_app.app_context():
+        return db.session.execute(text("SELECT count(*) FROM outbox_events WHERE published_at IS NULL")).scalar()
+
+
+def test_committed_events_are_published_persistent_as_cloudevents(client, users_app, event_tap, run_relay):
+    run_relay()
+    register(client, "ann")
+    wait_for(lambda: event_tap.drain(), message="user.created on the broker")
+    routing_key, properties, event = event_tap.messages[0]
+    assert routing_key == "user.created"
+    assert properties.delivery_mode == 2 and properties.message_id == event["id"]
+    assert properties.content_type == "application/cloudevents+json"
+    assert {"specversion", "id", "source", "type", "time", "datacontenttype", "data"} <= set(event)
+    assert event["specversion"] == "1.0" and event["data"]["user"]["username"] == "ann"
+    assert event["requestid"]
+    wait_for(lambda: pending_count(users_app) == 0, message="the row marked published")
+
+
+def test_a_commit_wakes_the_relay_without_waiting_for_a_sweep(client, event_tap, run_relay):
+    relay = run_relay(sweep_seconds=60)  # only NOTIFY can deliver within the deadline below
+    wait_for(lambda: relay.publisher.is_open, message="relay connected")
+    register(client, "ann")
+    wait_for(lambda: event_tap.drain(), timeout=5, message="the event, woken by NOTIFY")
+
+
+def test_events_arrive_in_commit_order_exactly_once_with_two_relays_running(client, event_tap, run_relay):
+    run_relay()
+    run_relay()
+    names = [f"user{number}" for number in range(30)]
+    for name in names:
+        register(client, name)
+    wait_for(lambda: len(event_tap.drain()) >= 30, timeout=10, message="30 events")
+    assert [event["data"]["user"]["username"] for _, _, event in event_tap.messages] == names
+    assert len({event["id"] for _, _, event in event_tap.messages}) == 30
+    assert event_tap.drain() == event_tap.messages  # nothing more arrives
+
+
+def test_events_wait_while_the_broker_is_unreachable_and_go_out_when_it_is_back(
+        client, users_app, event_tap, run_relay):
+    unreachable = run_relay(amqp_url="amqp://guest:guest@127.0.0.1:1/taskwire_it")
+    for name in ("ann", "bob"):
+        register(client, name)
+    assert pending_count(users_app) == 2
+    unreachable.stop.set()
+    run_relay()
+    wait_for(lambda: len(event_tap.drain()) == 2, message="both waiting events")
+    assert pending_count(users_app) == 0
