@@ -12,7 +12,7 @@ from taskwire_common.auth import Authenticator, InvalidToken, Principal, token_f
 log = logging.getLogger(__name__)
 
 UNAUTHORIZED = 4401  # the HTTP 401 of WebSocket close codes, as clients of the old system expect
-CHECK_SECONDS = 1.0
+CHECK_SECONDS = 0.5  # how soon a revoked or expired token closes its socket
 
 sock = Sock()
 bp = Blueprint("sockets", __name__)
