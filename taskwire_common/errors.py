@@ -79,16 +79,60 @@ class ProblemApi(Api):
         register_error_handlers(self._app)
 
 
+UNSTORABLE_TEXT = "Must not contain NUL characters or unpaired surrogates."
+
+
+def is_storable_text(value: str) -> bool:
+    """PostgreSQL text holds neither NUL nor lone surrogates; such input is the client's error."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def find_unstorable_text(value, name: str | None = None) -> str | None:
+    """The name of the first field (top-level key) whose text, at any depth, cannot be stored."""
+    if isinstance(value, str):
+        return None if is_storable_text(value) else (name or "body")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            field = name or str(key)
+            if isinstance(key, str) and not is_storable_text(key):
+                return field if name else "body"
+            found = find_unstorable_text(item, field)
+            if found:
+                return found
+    if isinstance(value, list):
+        for item in value:
+            found = find_unstorable_text(item, name)
+            if found:
+                return found
+    return None
+
+
 class StrictParser(FlaskParser):
-    """Invalid input is a 400 naming the field, and no JSON document can crash the parser."""
+    """Invalid input is a 400 naming the field; no JSON document or query string can crash a service."""
 
     DEFAULT_VALIDATION_STATUS = 400
 
     def _raw_load_json(self, req):
         try:
-            return super()._raw_load_json(req)
+            data = super()._raw_load_json(req)
         except RecursionError:
             webargs_abort(400, messages={"json": ["JSON nested too deeply."]})
+        field = find_unstorable_text(data)
+        if field:
+            webargs_abort(400, messages={"json": {field: [UNSTORABLE_TEXT]}})
+        return data
+
+    def load_querystring(self, req, schema):
+        for name, value in req.args.items(multi=True):
+            if not (is_storable_text(name) and is_storable_text(value)):
+                webargs_abort(400, messages={"query": {name if is_storable_text(name) else "query": [UNSTORABLE_TEXT]}})
+        return super().load_querystring(req, schema)
 
 
 def internal_error_response(error: BaseException) -> Response:

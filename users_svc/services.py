@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from broker import topology
 from taskwire_common.auth import Principal
@@ -115,13 +116,28 @@ def ensure_unique(username: str | None, email: str | None, exclude_id: int | Non
             raise Conflict(name, f"A user with that {name} already exists.")
 
 
+UNIQUE_INDEX_FIELDS = {"uq_users_username_lower": "username", "uq_users_email_lower": "email"}
+
+
+def flush_or_conflict() -> None:
+    """Flush; a unique index lost to a concurrent request is a 409 like the check before it."""
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        field = UNIQUE_INDEX_FIELDS.get(getattr(error.orig.diag, "constraint_name", None))
+        if field is None:
+            raise
+        raise Conflict(field, f"A user with that {field} already exists.") from None
+
+
 def create_user(username: str, email: str, password: str, role: str = "user",
                 actor_id: int | None = None, is_superuser: bool = False) -> User:
     ensure_unique(username, email)
     user = User(username=username, email=email, password_hash=hash_password(password), role=role,
                 is_superuser=is_superuser, is_active=True, token_version=0)
     db.session.add(user)
-    db.session.flush()
+    flush_or_conflict()
     publish(topology.USER_CREATED, {"user": user_json(user), "actor_id": actor_id})
     db.session.commit()
     return user
@@ -163,6 +179,7 @@ def update_user(user: User, changes: dict, actor_id: int) -> User:
         user.password_hash = hash_password(changes["password"])
     if revoke:
         revoke_all_tokens(user)
+    flush_or_conflict()
     after = user_json(user)
     publish_user_update(user, before, after, actor_id)
     db.session.commit()

@@ -1,4 +1,5 @@
 """users_svc auth endpoints against a real PostgreSQL: login, tokens, logout, me, register, input errors."""
+import json
 import time
 
 import jwt
@@ -200,3 +201,15 @@ def test_request_id_is_echoed_or_made(client):
     assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
     made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers["X-Request-ID"]
     assert made and " " not in made
+
+
+@pytest.mark.parametrize("text", ["ad\x00min", "\ud800", "\udfff-alone"])
+def test_text_that_cannot_be_stored_is_a_400_naming_the_field(client, text):
+    response = client.post(LOGIN, data='{"username": %s, "password": "x"}' % json.dumps(text),
+                           content_type="application/json")
+    assert response.status_code == 400 and "username" in response.json["errors"]
+
+
+def test_nul_in_a_query_parameter_is_a_400_naming_it(client, admin_token):
+    response = client.get("/api/auth/users/?q=%00", headers=bearer(admin_token))
+    assert response.status_code == 400 and "q" in response.json["errors"]

@@ -160,3 +160,13 @@ def test_create_superuser_prompts_when_interactive(users_app):
     result = users_app.test_cli_runner().invoke(
         args=["create-superuser"], input="boss\nboss@example.com\nboss-pass-1\nboss-pass-1\n")
     assert result.exit_code == 0 and "Created admin 'boss'" in result.output
+
+
+def test_a_duplicate_that_slips_past_the_check_is_still_a_409(users_app, make_user, monkeypatch):
+    from users_svc import services
+
+    make_user("ann")
+    monkeypatch.setattr(services, "ensure_unique", lambda *args, **kwargs: None)  # as if a race won
+    with users_app.app_context(), pytest.raises(services.Conflict) as caught:
+        services.create_user("ANN", "other@example.com", "long-enough")
+    assert caught.value.field == "username"

@@ -15,3 +15,14 @@ def test_a_body_level_error_is_named_body_and_becomes_the_detail():
 
 def test_detail_names_every_offending_field():
     assert describe_errors({"page": ["x"], "email": ["y"]}) == "Invalid value for: email, page."
+
+
+def test_text_postgresql_cannot_store_is_found_and_named():
+    from taskwire_common.errors import find_unstorable_text
+
+    assert find_unstorable_text({"username": "ann", "password": "x"}) is None
+    assert find_unstorable_text({"username": "a\x00n"}) == "username"
+    assert find_unstorable_text({"tags": ["ok", "\ud800"]}) == "tags"
+    assert find_unstorable_text({"meta": {"deep": {"er": "\x00"}}}) == "meta"
+    assert find_unstorable_text({"bad\x00key": 1}) == "body"
+    assert find_unstorable_text("\x00") == "body"

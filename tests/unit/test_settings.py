@@ -57,3 +57,12 @@ def test_malformed_numbers_and_flags_are_named(environment):
     environment.setenv("REGISTRATION_OPEN", "maybe")
     with pytest.raises(ConfigurationError, match="REGISTRATION_OPEN"):
         env_bool("REGISTRATION_OPEN", True)
+
+
+@pytest.mark.parametrize("module", ["users_svc.app", "tasks_svc.app", "notify_svc.app", "ws_relay.app"])
+def test_every_service_refuses_to_start_in_production_on_the_development_key(environment, module):
+    import importlib
+
+    environment.setenv("TASKWIRE_ENV", "production")
+    with pytest.raises(ConfigurationError, match="JWT_SECRET_KEY"):
+        importlib.import_module(module).create_app()
