@@ -19,15 +19,47 @@ TOKEN_REVOKED = "auth.token_revoked"
 USER_CREATED = "user.created"
 USER_UPDATED = "user.updated"
 
-EXCHANGES = [
-    {"name": EXCHANGE, "type": "topic", "durable": True, "auto_delete": False, "internal": False,
-     "arguments": {}},
-]
+# Where a message goes after MAX_DELIVERIES failed attempts, to be read by a person.
+DEAD_LETTER_EXCHANGE = "taskwire.dead-letter"
+DEAD_LETTER_QUEUE = "taskwire.dead-letter"
+MAX_DELIVERIES = 5
+
+# Durable consumer queues of the services.
+TASKS_USERS_QUEUE = "tasks_svc.users"
+
+
+def _exchange(name: str, kind: str) -> dict:
+    return {"name": name, "type": kind, "durable": True, "auto_delete": False, "internal": False,
+            "arguments": {}}
+
+
+def _work_queue(name: str) -> dict:
+    """A quorum queue whose poison messages go to the dead-letter queue after MAX_DELIVERIES."""
+    return {"name": name, "durable": True, "auto_delete": False, "arguments": {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": MAX_DELIVERIES,
+        "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+    }}
+
+
+def _binding(source: str, queue: str, routing_key: str) -> dict:
+    return {"source": source, "destination": queue, "destination_type": "queue",
+            "routing_key": routing_key, "arguments": {}}
+
+
+EXCHANGES = [_exchange(EXCHANGE, "topic"), _exchange(DEAD_LETTER_EXCHANGE, "fanout")]
 
 # Durable queues with their bindings. Per-process queues (revocation feeds, relay
 # subscriptions) are exclusive and server-named, so they are not listed here.
-QUEUES: list[dict] = []
-BINDINGS: list[dict] = []
+QUEUES: list[dict] = [
+    {"name": DEAD_LETTER_QUEUE, "durable": True, "auto_delete": False,
+     "arguments": {"x-queue-type": "quorum"}},
+    _work_queue(TASKS_USERS_QUEUE),
+]
+BINDINGS: list[dict] = [
+    _binding(DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, ""),
+    _binding(EXCHANGE, TASKS_USERS_QUEUE, "user.*"),
+]
 
 
 def declare(channel) -> None:

@@ -10,9 +10,10 @@ PROCESSES_FILE = Path(__file__).with_name("processes.toml")
 BIN_DIR = Path(sys.executable).parent
 PG_SERVER = "postgresql://taskwire:taskwire@127.0.0.1:5432"
 AMQP_SERVER = "amqp://guest:guest@127.0.0.1:5672"
-# Names a caller may set to override the profile's defaults (12-factor).
+# Names a caller may set to override the profile's defaults (12-factor). DATABASE_URL is not
+# one: each service has its own database, so one value for all of them would be wrong.
 OVERRIDABLE = (
-    "TASKWIRE_ENV", "LOG_LEVEL", "DATABASE_URL", "AMQP_URL", "JWT_SECRET_KEY",
+    "TASKWIRE_ENV", "LOG_LEVEL", "AMQP_URL", "JWT_SECRET_KEY",
     "USERS_SERVICE_URL", "WEB_CONCURRENCY", "LOGIN_MAX_FAILURES",
     "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_THROTTLE_SECONDS", "REGISTRATION_OPEN",
 )

@@ -1,17 +1,83 @@
-"""tasks_svc HTTP API: authenticates every request; the task endpoints themselves are not built yet."""
+"""tasks_svc HTTP API: /api/tasks/ (list with filters, create, get, replace, change, delete)."""
 from __future__ import annotations
 
+from flask.views import MethodView
 from flask_smorest import abort
 
-from taskwire_common.auth import login_required
+from taskwire_common.auth import current_principal, login_required
 from taskwire_common.blueprint import Blueprint
+from taskwire_common.pagination import fetch_page, pagination_headers
 
-blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="Tasks")
+from . import services
+from .models import Task
+from .schemas import TaskListArgsSchema, TaskPatchSchema, TaskSchema, TaskWriteSchema
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/tasks",
+                description="Tasks: an admin sees and changes all, a user those assigned to them")
 
 
-@blp.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-@blp.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-@login_required
-def not_built_yet(path):
-    """Every task endpoint answers 501 to an authenticated caller until the task API lands."""
-    abort(501, message="The task API is not implemented yet.")
+def task_or_404(task_id: int) -> Task:
+    task = services.find_task(current_principal(), task_id)
+    if task is None:
+        abort(404, message="No task with that id.")
+    return task
+
+
+def refused(error: Exception):
+    if isinstance(error, services.Forbidden):
+        abort(403, message=str(error))
+    abort(400, message=str(error), errors={"assigned_user": [str(error)]})
+
+
+@blp.route("/")
+class Tasks(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(TaskListArgsSchema, location="query")
+    @blp.response(200, TaskSchema(many=True))
+    def get(self, args):
+        """Tasks the caller may see, filtered, ordered and paginated."""
+        page, page_size = args.pop("page"), args.pop("page_size")
+        query = services.filtered_tasks(current_principal(), args)
+        tasks, total = fetch_page(query, page, page_size)
+        return tasks, 200, pagination_headers(total, page, page_size)
+
+    @blp.arguments(TaskWriteSchema)
+    @blp.response(201, TaskSchema)
+    def post(self, fields):
+        """Create a task; a user's task is assigned to them."""
+        try:
+            return services.create_task(current_principal(), fields)
+        except (services.Forbidden, services.InvalidAssignee) as error:
+            refused(error)
+
+
+@blp.route("/<int:task_id>/")
+class TaskDetail(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, TaskSchema)
+    def get(self, task_id):
+        return task_or_404(task_id)
+
+    @blp.arguments(TaskWriteSchema)
+    @blp.response(200, TaskSchema)
+    def put(self, fields, task_id):
+        """Replace every writable field; those left out take their defaults."""
+        try:
+            return services.replace_task(current_principal(), task_or_404(task_id), fields)
+        except (services.Forbidden, services.InvalidAssignee) as error:
+            refused(error)
+
+    @blp.arguments(TaskPatchSchema)
+    @blp.response(200, TaskSchema)
+    def patch(self, changes, task_id):
+        """Change the fields given."""
+        try:
+            return services.update_task(current_principal(), task_or_404(task_id), changes)
+        except (services.Forbidden, services.InvalidAssignee) as error:
+            refused(error)
+
+    @blp.response(204)
+    def delete(self, task_id):
+        services.delete_task(current_principal(), task_or_404(task_id))

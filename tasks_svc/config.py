@@ -1,9 +1,10 @@
-"""tasks_svc settings: the common ones for now."""
+"""tasks_svc settings: the common ones."""
 from __future__ import annotations
 
 from taskwire_common.settings import ServiceSettings, read_service_settings
 
 SERVICE = "tasks_svc"
+EVENT_SOURCE = "/taskwire/tasks_svc"
 
 
 def load_settings() -> ServiceSettings:

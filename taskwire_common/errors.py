@@ -128,10 +128,19 @@ class StrictParser(FlaskParser):
             webargs_abort(400, messages={"json": {field: [UNSTORABLE_TEXT]}})
         return data
 
+    # An unknown query parameter is refused like an unknown body field: never silently ignored.
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE,
+                                   "querystring": ma.RAISE}
+
     def load_querystring(self, req, schema):
-        for name, value in req.args.items(multi=True):
-            if not (is_storable_text(name) and is_storable_text(value)):
-                webargs_abort(400, messages={"query": {name if is_storable_text(name) else "query": [UNSTORABLE_TEXT]}})
+        for name in req.args:
+            values = req.args.getlist(name)
+            if not (is_storable_text(name) and all(is_storable_text(value) for value in values)):
+                webargs_abort(400, messages={"query": {name if is_storable_text(name) else "query":
+                                                       [UNSTORABLE_TEXT]}})
+            if len(values) > 1:
+                webargs_abort(400, messages={"query": {name: ["Give this parameter once; "
+                                                              "use a comma list for several values."]}})
         return super().load_querystring(req, schema)
 
 

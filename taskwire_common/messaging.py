@@ -34,9 +34,13 @@ class Backoff:
     def reset(self) -> None:
         self.delay = self.first
 
-    def wait(self, stop: threading.Event) -> None:
-        stop.wait(self.delay * random.uniform(0.8, 1.2))
+    def next_delay(self) -> float:
+        delay = self.delay * random.uniform(0.8, 1.2)
         self.delay = min(self.delay * 2, self.cap)
+        return delay
+
+    def wait(self, stop: threading.Event) -> None:
+        stop.wait(self.next_delay())
 
 
 class ConfirmingPublisher:

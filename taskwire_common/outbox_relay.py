@@ -17,8 +17,10 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
+from .logs import configure_logging
 from .messaging import Backoff, ConfirmingPublisher
 from .outbox import NOTIFY_CHANNEL
+from .settings import refuse_development_defaults
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +132,11 @@ class OutboxRelay:
         connection.commit()
 
 
-def run_relay(database_url: str, amqp_url: str) -> None:
+def main(settings) -> None:
     """Entry point for a service's `python -m <service>.relay`: runs until SIGTERM or SIGINT."""
-    relay = OutboxRelay(database_url, amqp_url)
+    configure_logging(settings.log_level)
+    refuse_development_defaults(settings)
+    relay = OutboxRelay(settings.database_url, settings.amqp_url)
 
     def request_stop(signum, _frame):
         log.info("outbox relay received signal %d; stopping", signum)

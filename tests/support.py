@@ -18,3 +18,19 @@ def wait_for(condition, timeout: float = 5.0, interval: float = 0.02, message: s
 
 def bearer(token: str, scheme: str = "Bearer") -> dict:
     return {"Authorization": f"{scheme} {token}"}
+
+
+def make_token(user_id: int, username: str, role: str = "user", token_version: int = 0) -> str:
+    """A token as users_svc would sign it with the development key (for tests of other services)."""
+    import uuid
+
+    import jwt
+
+    from taskwire_common.settings import read_jwt_settings
+
+    settings = read_jwt_settings()
+    now = int(time.time())
+    claims = {"iss": settings.issuer, "aud": settings.audience, "sub": str(user_id), "username": username,
+              "role": role, "tv": token_version, "jti": uuid.uuid4().hex, "iat": now,
+              "exp": now + settings.ttl_seconds}
+    return jwt.encode(claims, settings.secret_key, algorithm=settings.algorithm)

@@ -179,3 +179,10 @@ class Revocations(MethodView):
     def get(self):
         """Every revocation in force, for services that start or reconnect."""
         return services.revocation_snapshot()
+
+
+@internal.route("/users/")
+class Directory(MethodView):
+    def get(self):
+        """Every user (id, username, role, is_active, version), for services that keep a directory."""
+        return services.directory_snapshot()

@@ -28,6 +28,8 @@ class User(db.Model):
     date_joined: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                                   server_default=func.now())
     last_login: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Raised with every `user.updated` event, which carries it, so copies elsewhere keep the newest.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'user')", name="role"),

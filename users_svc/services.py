@@ -105,6 +105,13 @@ def revocation_snapshot() -> dict:
     }
 
 
+def directory_snapshot() -> dict:
+    """Every user as other services' directories hold them, with the version each reflects."""
+    users = db.session.execute(select(User).order_by(User.id)).scalars()
+    return {"users": [{"id": user.id, "username": user.username, "role": user.role,
+                       "is_active": user.is_active, "version": user.version} for user in users]}
+
+
 def ensure_unique(username: str | None, email: str | None, exclude_id: int | None = None) -> None:
     for column, value, name in ((User.username, username, "username"), (User.email, email, "email")):
         if value is None:
@@ -138,7 +145,7 @@ def create_user(username: str, email: str, password: str, role: str = "user",
                 is_superuser=is_superuser, is_active=True, token_version=0)
     db.session.add(user)
     flush_or_conflict()
-    publish(topology.USER_CREATED, {"user": user_json(user), "actor_id": actor_id})
+    publish(topology.USER_CREATED, {"user": user_json(user), "version": user.version, "actor_id": actor_id})
     db.session.commit()
     return user
 
@@ -208,7 +215,10 @@ def change_role(user: User, role: str, actor_id: int) -> User:
 def publish_user_update(user: User, before: dict, after: dict, actor_id: int | None) -> None:
     changes = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
     if changes:
-        publish(topology.USER_UPDATED, {"user": after, "changes": changes, "actor_id": actor_id})
+        user.version = User.version + 1  # in SQL, so concurrent updates each raise it
+        db.session.flush()
+        publish(topology.USER_UPDATED, {"user": after, "version": user.version, "changes": changes,
+                                        "actor_id": actor_id})
 
 
 def ensure_superuser(username: str, email: str, password: str) -> tuple[User, bool]:

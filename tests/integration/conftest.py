@@ -167,3 +167,65 @@ def users_http(users_app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+TASKS_DATABASE_URL = "postgresql://taskwire:taskwire@127.0.0.1:5432/tasks_db_it"
+TASKS_TABLES = "tasks, directory_users, outbox_events"
+
+
+@pytest.fixture(scope="session")
+def tasks_app(it_env):
+    import dataclasses
+
+    from tasks_svc.app import create_app
+    from tasks_svc.config import load_settings
+
+    app = create_app(dataclasses.replace(load_settings(), database_url=TASKS_DATABASE_URL))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture
+def tasks_db(tasks_app):
+    with tasks_app.app_context():
+        db.session.execute(text(f"TRUNCATE {TASKS_TABLES} RESTART IDENTITY"))
+        db.session.commit()
+    return tasks_app
+
+
+@pytest.fixture
+def tasks_client(tasks_db):
+    return tasks_db.test_client()
+
+
+@pytest.fixture
+def directory(tasks_db):
+    """Put users in tasks_svc's directory, as users_svc's events would; returns a token per user."""
+    from tasks_svc.directory import upsert_users
+    from tests.support import make_token
+
+    def add(*users):
+        with tasks_db.app_context():
+            upsert_users([{"id": user_id, "username": name, "role": role, "is_active": active, "version": 1}
+                          for user_id, name, role, active in users])
+            db.session.commit()
+        return {name: make_token(user_id, name, role) for user_id, name, role, _ in users}
+
+    return add
+
+
+@pytest.fixture
+def people(directory):
+    """The usual cast: an admin (1), two users (2, 3) and an inactive user (4); their tokens by name."""
+    return directory((1, "root", "admin", True), (2, "ann", "user", True), (3, "bob", "user", True),
+                     (4, "gone", "user", False))
+
+
+@pytest.fixture
+def task_events(tasks_db):
+    """The task events in tasks_svc's outbox so far, oldest first."""
+    def read():
+        with tasks_db.app_context():
+            return [row[0] for row in db.session.execute(text("SELECT payload FROM outbox_events ORDER BY id"))]
+    return read

@@ -170,3 +170,9 @@ def test_a_duplicate_that_slips_past_the_check_is_still_a_409(users_app, make_us
     with users_app.app_context(), pytest.raises(services.Conflict) as caught:
         services.create_user("ANN", "other@example.com", "long-enough")
     assert caught.value.field == "username"
+
+
+@pytest.mark.parametrize("query,parameter", [("colour=blue", "colour"), ("role=user&role=admin", "role")])
+def test_unknown_or_repeated_query_parameters_are_a_400_naming_them(client, admin_token, query, parameter):
+    response = client.get(f"/api/auth/users/?{query}", headers=bearer(admin_token))
+    assert response.status_code == 400 and parameter in response.json["errors"]

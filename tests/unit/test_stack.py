@@ -83,3 +83,11 @@ def test_rendered_nginx_conf_passes_nginx_t(profile):
     render.write_nginx_conf(profile)
     result = subprocess.run(render.nginx_command(profile, "-t"), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_callers_database_url_never_points_every_service_at_one_database():
+    dev = config.load_profile("dev")
+    environ = {"DATABASE_URL": "postgresql://somewhere/else"}
+    urls = {config.process_env(dev, proc, environ=environ)["DATABASE_URL"]
+            for proc in dev.processes if proc.database}
+    assert "postgresql://somewhere/else" not in urls and len(urls) == 3

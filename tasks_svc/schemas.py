@@ -1,0 +1,96 @@
+"""tasks_svc request and response schemas; unknown fields and parameters are refused (400)."""
+from __future__ import annotations
+
+import re
+
+import marshmallow as ma
+from marshmallow import validate
+from webargs.fields import DelimitedList
+
+from taskwire_common.pagination import PageArgsSchema
+
+from .models import PRIORITIES, STATUSES
+
+MAX_ID = 2**31 - 1
+ORDERING_FIELDS = ("id", "title", "priority", "status", "due_date", "created_at", "updated_at")
+ORDERINGS = ORDERING_FIELDS + tuple("-" + name for name in ORDERING_FIELDS)
+
+
+class IsoDate(ma.fields.Date):
+    """A calendar date written exactly as YYYY-MM-DD."""
+
+    PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not self.PATTERN.match(value):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError("Must not be blank.")
+
+
+def user_id(**kwargs) -> ma.fields.Integer:
+    return ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+TITLE = validate.And(validate.Length(min=1, max=200), not_blank)
+DESCRIPTION = validate.Length(max=10_000)
+
+
+class TaskSchema(ma.Schema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    priority = ma.fields.String()
+    status = ma.fields.String()
+    due_date = ma.fields.Date(allow_none=True)
+    assigned_user = ma.fields.Integer(allow_none=True)
+    created_by = ma.fields.Integer()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class TaskWriteSchema(ma.Schema):
+    """POST and PUT: every writable field; what is left out takes its default."""
+
+    title = ma.fields.String(required=True, validate=TITLE)
+    description = ma.fields.String(load_default="", validate=DESCRIPTION)
+    priority = ma.fields.String(load_default="medium", validate=validate.OneOf(PRIORITIES))
+    status = ma.fields.String(load_default="todo", validate=validate.OneOf(STATUSES))
+    due_date = IsoDate(load_default=None, allow_none=True)
+    assigned_user = user_id(allow_none=True, metadata={
+        "description": "defaults to the caller for a user, to nobody for an admin"})
+
+
+class TaskPatchSchema(ma.Schema):
+    """PATCH: only the fields given change."""
+
+    title = ma.fields.String(validate=TITLE)
+    description = ma.fields.String(validate=DESCRIPTION)
+    priority = ma.fields.String(validate=validate.OneOf(PRIORITIES))
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
+    due_date = IsoDate(allow_none=True)
+    assigned_user = user_id(allow_none=True)
+
+
+def any_of(field: ma.fields.Field, **kwargs) -> DelimitedList:
+    """A comma list of one to 100 values; an empty one is an error, never an ignored filter."""
+    return DelimitedList(field, validate=validate.Length(min=1, max=100), **kwargs)
+
+
+class TaskListArgsSchema(PageArgsSchema):
+    """Filters combine with AND; a comma list means any of its values."""
+
+    due_date = any_of(IsoDate())
+    priority = any_of(ma.fields.String(validate=validate.OneOf(PRIORITIES)))
+    status = any_of(ma.fields.String(validate=validate.OneOf(STATUSES)))
+    assigned_user = any_of(ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID)))
+    due_before = IsoDate(metadata={"description": "due strictly before this date"})
+    due_after = IsoDate(metadata={"description": "due strictly after this date"})
+    q = ma.fields.String(validate=validate.Length(min=1, max=200),
+                         metadata={"description": "text in the title or description, any case"})
+    ordering = any_of(ma.fields.String(validate=validate.OneOf(ORDERINGS)), load_default=["due_date"],
+                      metadata={"description": "fields, '-' for descending; id breaks ties"})

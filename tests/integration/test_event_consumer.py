@@ -1,0 +1,109 @@
+"""The shared consumer on the real broker: ack after success, poison to the dead-letter queue, outages waited out."""
+import json
+import threading
+import uuid
+
+import pika
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from broker import topology
+from taskwire_common.consumer import EventConsumer
+from taskwire_common.messaging import connection_parameters
+from tests.support import wait_for
+
+
+@pytest.fixture
+def channel(it_env):
+    connection = pika.BlockingConnection(connection_parameters(it_env["AMQP_URL"]))
+    channel = connection.channel()
+    topology.declare(channel)
+    yield channel
+    connection.close()
+
+
+@pytest.fixture
+def work_queue(channel):
+    """A throwaway quorum queue shaped like the services' (delivery limit, dead-lettering)."""
+    name = f"it.consumer.{uuid.uuid4().hex[:8]}"
+    channel.queue_declare(name, durable=True, arguments={
+        "x-queue-type": "quorum", "x-delivery-limit": 2, "x-dead-letter-exchange": topology.DEAD_LETTER_EXCHANGE})
+    yield name
+    channel.queue_delete(name)
+
+
+@pytest.fixture
+def run_consumer(it_env):
+    consumers = []
+
+    def start(queue, handle):
+        consumer = EventConsumer(it_env["AMQP_URL"], queue, handle, prefetch=5)
+        threading.Thread(target=consumer.run, daemon=True).start()
+        consumers.append(consumer)
+        return consumer
+
+    yield start
+    for consumer in consumers:
+        consumer.stop.set()
+
+
+def send(channel, queue, body, message_id):
+    channel.basic_publish("", queue, body, pika.BasicProperties(message_id=message_id, delivery_mode=2))
+
+
+def event(event_id):
+    return json.dumps({"id": event_id, "type": "test.thing", "data": {}}).encode()
+
+
+def messages_left_after_stopping(channel, queue, consumer):
+    """Stop the consumer; whatever it had not acknowledged is back in the queue then."""
+    consumer.stop.set()
+    wait_for(lambda: channel.queue_declare(queue, passive=True).method.consumer_count == 0,
+             message="the consumer gone")
+    return channel.queue_declare(queue, passive=True).method.message_count
+
+
+def dead_letters(channel, wanted):
+    found = []
+    while True:
+        method, properties, _body = channel.basic_get(topology.DEAD_LETTER_QUEUE, auto_ack=True)
+        if method is None:
+            return [m for m in found if m in wanted]
+        found.append(properties.message_id)
+
+
+def test_poison_goes_to_the_dead_letter_queue_and_the_rest_flow(channel, work_queue, run_consumer):
+    handled = []
+
+    def handle(evt):
+        if evt["id"] == "poison":
+            raise ValueError("cannot handle this one")
+        handled.append(evt["id"])
+
+    send(channel, work_queue, event("first"), "first")
+    send(channel, work_queue, event("poison"), "poison")
+    send(channel, work_queue, b"{not json", "garbage")
+    send(channel, work_queue, event("last"), "last")
+    consumer = run_consumer(work_queue, handle)
+    wait_for(lambda: sorted(handled) == ["first", "last"], message="the good messages")
+    letters = []
+    wait_for(lambda: letters.extend(dead_letters(channel, {"poison", "garbage"})) or len(letters) == 2,
+             timeout=10, message="poison and garbage dead-lettered")
+    assert sorted(letters) == ["garbage", "poison"]
+    assert messages_left_after_stopping(channel, work_queue, consumer) == 0
+
+
+def test_a_database_outage_is_waited_out_without_dead_lettering(channel, work_queue, run_consumer):
+    attempts = []
+
+    def handle(evt):
+        attempts.append(evt["id"])
+        if len(attempts) < 3:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    send(channel, work_queue, event("patient"), "patient")
+    consumer = run_consumer(work_queue, handle)
+    wait_for(lambda: len(attempts) == 3, timeout=10, message="the third attempt")
+    assert messages_left_after_stopping(channel, work_queue, consumer) == 0
+    assert dead_letters(channel, {"patient"}) == []
+    assert attempts == ["patient"] * 3

@@ -1,0 +1,106 @@
+"""Task list filters, alone and combined, ordering and pagination; every bad value a 400 naming it."""
+import pytest
+
+from tests.support import bearer
+
+TASKS = [  # title, description, priority, status, due_date, assignee
+    ("Write report", "quarterly numbers", "high", "todo", "2026-12-01", 2),
+    ("Fix login bug", "users see a 500", "high", "in_progress", "2026-12-03", 2),
+    ("Review PR", "small change", "low", "completed", "2026-11-20", 2),
+    ("Plan sprint", "with the team", "medium", "todo", None, 3),
+    ("Update docs", "README and LOGIN page", "low", "todo", "2026-12-03", 3),
+    ("Deploy", "100% of servers", "medium", "completed", "2026-12-10", None),
+]
+
+
+@pytest.fixture
+def seeded(tasks_client, people):
+    admin = bearer(people["root"])
+    for title, description, priority, status, due, assignee in TASKS:
+        response = tasks_client.post("/api/tasks/", headers=admin, json={
+            "title": title, "description": description, "priority": priority, "status": status,
+            "due_date": due, "assigned_user": assignee})
+        assert response.status_code == 201
+    return people
+
+
+def titles(client, token, query):
+    response = client.get(f"/api/tasks/?{query}", headers=bearer(token))
+    assert response.status_code == 200, response.json
+    return [task["title"] for task in response.json]
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("status=todo&ordering=id", ["Write report", "Plan sprint", "Update docs"]),
+    ("status=todo,completed&ordering=id", ["Write report", "Review PR", "Plan sprint", "Update docs", "Deploy"]),
+    ("priority=high&ordering=id", ["Write report", "Fix login bug"]),
+    ("priority=low,medium&ordering=id", ["Review PR", "Plan sprint", "Update docs", "Deploy"]),
+    ("due_date=2026-12-03&ordering=id", ["Fix login bug", "Update docs"]),
+    ("due_date=2026-12-01,2026-11-20&ordering=id", ["Write report", "Review PR"]),
+    ("assigned_user=3&ordering=id", ["Plan sprint", "Update docs"]),
+    ("assigned_user=2,3&status=todo&ordering=id", ["Write report", "Plan sprint", "Update docs"]),
+    ("due_before=2026-12-03&ordering=id", ["Write report", "Review PR"]),
+    ("due_after=2026-12-01&ordering=id", ["Fix login bug", "Update docs", "Deploy"]),
+    ("due_after=2026-11-20&due_before=2026-12-10&ordering=id", ["Write report", "Fix login bug", "Update docs"]),
+    ("q=login&ordering=id", ["Fix login bug", "Update docs"]),
+    ("q=100%25&ordering=id", ["Deploy"]),
+    ("q=_&ordering=id", []),
+    ("q=login&priority=low", ["Update docs"]),
+    ("status=todo&priority=high&assigned_user=2&due_before=2026-12-02", ["Write report"]),
+])
+def test_filters_alone_and_combined(tasks_client, seeded, query, expected):
+    assert titles(tasks_client, seeded["root"], query) == expected
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("ordering=-priority,title", ["Fix login bug", "Write report", "Deploy", "Plan sprint", "Review PR",
+                                  "Update docs"]),
+    ("ordering=due_date,title", ["Review PR", "Write report", "Fix login bug", "Update docs", "Deploy",
+                                 "Plan sprint"]),
+    ("ordering=status,-id", ["Update docs", "Plan sprint", "Write report", "Fix login bug", "Deploy",
+                             "Review PR"]),
+    ("", ["Review PR", "Write report", "Fix login bug", "Update docs", "Deploy", "Plan sprint"]),
+])
+def test_ordering(tasks_client, seeded, query, expected):
+    assert titles(tasks_client, seeded["root"], query) == expected
+
+
+def test_a_users_filters_apply_to_their_own_tasks_only(tasks_client, seeded):
+    assert titles(tasks_client, seeded["ann"], "status=todo") == ["Write report"]
+    assert titles(tasks_client, seeded["ann"], "assigned_user=3") == []
+
+
+def test_pages_with_total_and_links(tasks_client, seeded):
+    response = tasks_client.get("/api/tasks/?ordering=id&page=2&page_size=4", headers=bearer(seeded["root"]))
+    assert [t["title"] for t in response.json] == ["Update docs", "Deploy"]
+    assert response.headers["X-Total-Count"] == "6"
+    links = response.headers["Link"]
+    assert 'page=1&page_size=4>; rel="prev"' in links and 'rel="next"' not in links
+    assert "ordering=id" in links
+
+
+def test_a_page_past_the_end_is_empty(tasks_client, seeded):
+    response = tasks_client.get("/api/tasks/?page=9", headers=bearer(seeded["root"]))
+    assert response.status_code == 200 and response.json == [] and response.headers["X-Total-Count"] == "6"
+
+
+@pytest.mark.parametrize("query,parameter", [
+    ("priority=urgent", "priority"), ("priority=high,urgent", "priority"), ("priority=", "priority"),
+    ("status=done", "status"), ("due_date=2024-13-45", "due_date"), ("due_date=2024-1-2", "due_date"),
+    ("due_before=tomorrow", "due_before"), ("due_after=2024-02-30", "due_after"),
+    ("assigned_user=abc", "assigned_user"), ("assigned_user=0", "assigned_user"),
+    ("assigned_user=99999999999", "assigned_user"), ("page=0", "page"), ("page=x", "page"),
+    ("page_size=101", "page_size"), ("page_size=0", "page_size"), ("ordering=password", "ordering"),
+    ("ordering=title,-secret", "ordering"), ("ordering=", "ordering"), ("q=", "q"), ("q=" + "x" * 201, "q"),
+    ("colour=blue", "colour"), ("status=todo&status=completed", "status"),
+    ("q=%00", "q"),
+])
+def test_bad_parameters_are_a_400_naming_them(tasks_client, seeded, query, parameter):
+    response = tasks_client.get(f"/api/tasks/?{query}", headers=bearer(seeded["root"]))
+    assert response.status_code == 400, response.json
+    assert parameter in response.json["errors"]
+
+
+def test_bytes_that_are_not_utf8_in_a_query_are_read_as_replacement_characters(tasks_client, seeded):
+    response = tasks_client.get("/api/tasks/?q=%ED%A0%80%FF", headers=bearer(seeded["root"]))
+    assert response.status_code == 200 and response.json == []

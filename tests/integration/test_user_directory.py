@@ -1,0 +1,79 @@
+"""tasks_svc's user directory: a snapshot from users_svc at start, then `user.*` events through the broker."""
+import threading
+
+import pika
+import pytest
+from sqlalchemy import select
+
+from broker import topology
+from taskwire_common.consumer import EventConsumer
+from taskwire_common.db import db
+from taskwire_common.messaging import connection_parameters
+from tasks_svc.directory import apply_user_event, load_snapshot, upsert_users
+from tasks_svc.models import DirectoryUser
+from tests.support import bearer, wait_for
+
+
+def directory_rows(tasks_app):
+    with tasks_app.app_context():
+        return {u.username: (u.role, u.is_active, u.version)
+                for u in db.session.execute(select(DirectoryUser)).scalars()}
+
+
+@pytest.fixture
+def users_queue(it_env):
+    """The real durable queue of tasks_svc's worker, emptied of what earlier tests left in it."""
+    connection = pika.BlockingConnection(connection_parameters(it_env["AMQP_URL"]))
+    channel = connection.channel()
+    topology.declare(channel)
+    channel.queue_purge(topology.TASKS_USERS_QUEUE)
+    connection.close()
+    return topology.TASKS_USERS_QUEUE
+
+
+@pytest.fixture
+def directory_worker(it_env, tasks_db, users_queue, users_http):
+    """tasks_svc's worker loop in a thread: snapshot once bound, then events."""
+    def handle(event):
+        with tasks_db.app_context():
+            apply_user_event(event)
+
+    def load_missed_users():
+        with tasks_db.app_context():
+            load_snapshot(users_http)
+
+    consumer = EventConsumer(it_env["AMQP_URL"], users_queue, handle, on_connected=load_missed_users)
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    yield consumer
+    consumer.stop.set()
+    thread.join(timeout=10)
+
+
+def test_the_snapshot_brings_every_existing_user(tasks_db, make_user, users_http):
+    make_user("ann")
+    make_user("boss", role="admin")
+    with tasks_db.app_context():
+        load_snapshot(users_http)
+    assert directory_rows(tasks_db) == {"ann": ("user", True, 1), "boss": ("admin", True, 1)}
+
+
+def test_user_events_keep_the_directory_current(client, tasks_db, make_user, admin_token, run_relay,
+                                                directory_worker):
+    run_relay()
+    response = client.post("/api/auth/register/", json={"username": "newbie", "email": "n@example.com",
+                                                        "password": "long-enough"})
+    new_id = response.json["user"]["id"]
+    wait_for(lambda: "newbie" in directory_rows(tasks_db), message="the new user in the directory")
+    client.delete(f"/api/auth/users/{new_id}/", headers=bearer(admin_token))
+    wait_for(lambda: directory_rows(tasks_db)["newbie"][1] is False, message="the deactivation")
+    client.put(f"/api/auth/users/{new_id}/role/", json={"role": "admin"}, headers=bearer(admin_token))
+    wait_for(lambda: directory_rows(tasks_db)["newbie"][0] == "admin", message="the role change")
+
+
+def test_an_older_version_never_overwrites_a_newer_one(tasks_db):
+    with tasks_db.app_context():
+        upsert_users([{"id": 7, "username": "ann", "role": "admin", "is_active": False, "version": 3}])
+        apply_user_event({"data": {"user": {"id": 7, "username": "ann", "role": "user", "is_active": True},
+                                   "version": 2}})
+    assert directory_rows(tasks_db) == {"ann": ("admin", False, 3)}
