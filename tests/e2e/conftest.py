@@ -1,4 +1,6 @@
 """End-to-end fixtures: the whole test-profile stack, started once per session."""
+import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -6,8 +8,16 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
+import pika
+import pika.exceptions
 import pytest
 import requests
+
+from broker import topology
+from stack import render
+from stack.config import load_profile
+from taskwire_common.messaging import connection_parameters
+from tests.support import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 GATEWAY_URL = "http://127.0.0.1:18000"
@@ -74,11 +84,99 @@ def unique_name():
 
 
 @pytest.fixture
-def user(gateway, unique_name):
-    """A freshly registered user, signed in: id, username, password, token."""
-    password = "password-" + unique_name
-    response = requests.post(f"{gateway}/api/auth/register/", timeout=10, json={
-        "username": unique_name, "email": f"{unique_name}@example.com", "password": password})
-    assert response.status_code == 201, response.text
-    body = response.json()
-    return SimpleNamespace(id=body["user"]["id"], username=unique_name, password=password, token=body["token"])
+def register(gateway):
+    """Sign up new users through the gateway: each has id, username, password and token."""
+    def sign_up():
+        name = "u" + uuid.uuid4().hex[:12]
+        password = "password-" + name
+        response = requests.post(f"{gateway}/api/auth/register/", timeout=10, json={
+            "username": name, "email": f"{name}@example.com", "password": password})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return SimpleNamespace(id=body["user"]["id"], username=name, password=password, token=body["token"])
+    return sign_up
+
+
+@pytest.fixture
+def user(register):
+    """A freshly registered user, signed in."""
+    return register()
+
+
+AMQP_TEST_URL = "amqp://guest:guest@127.0.0.1:5672/taskwire_test"
+
+
+@contextlib.contextmanager
+def amqp_channel():
+    connection = pika.BlockingConnection(connection_parameters(AMQP_TEST_URL))
+    try:
+        yield connection.channel()
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+class DurableTap:
+    """A durable queue bound to task events on the test vhost: it survives a broker restart, as consumers do."""
+
+    def __init__(self, routing_key="task.*"):
+        self.name = f"e2e.tap.{uuid.uuid4().hex[:8]}"
+        with amqp_channel() as channel:
+            topology.declare(channel)
+            channel.queue_declare(self.name, durable=True)
+            channel.queue_bind(self.name, topology.EXCHANGE, routing_key)
+        self.events = []
+
+    def drain(self):
+        """Every event received so far, oldest first (the broker may be briefly unreachable)."""
+        try:
+            with amqp_channel() as channel:
+                while True:
+                    method, _properties, body = channel.basic_get(self.name, auto_ack=True)
+                    if method is None:
+                        break
+                    self.events.append(json.loads(body))
+        except pika.exceptions.AMQPConnectionError:
+            pass
+        return self.events
+
+    def delete(self):
+        with amqp_channel() as channel:
+            channel.queue_delete(self.name)
+
+
+@pytest.fixture
+def task_tap(test_stack):
+    tap = DurableTap()
+    yield tap
+    tap.delete()
+
+
+def supervisorctl(*args: str) -> str:
+    conf = render.supervisor_paths(load_profile("test"))["conf"]
+    result = subprocess.run([sys.executable, "-m", "supervisor.supervisorctl", "-c", str(conf), *args],
+                            cwd=REPO, capture_output=True, text=True)
+    return result.stdout
+
+
+def wait_until_healthy(gateway, timeout=60):
+    def healthy():
+        try:
+            return all(requests.get(f"{gateway}/healthz/{name}", timeout=2).status_code == 200
+                       for name in ("users", "tasks", "notifications", "ws"))
+        except requests.RequestException:
+            return False
+    wait_for(healthy, timeout=timeout, interval=0.2, message="every service healthy again")
+
+
+@pytest.fixture
+def assign_to(gateway, admin_session):
+    """Create a task for a user as the admin, once tasks_svc's directory has learnt of that user."""
+    def create(user, **fields):
+        def attempt():
+            response = admin_session.post(f"{gateway}/api/tasks/", timeout=5,
+                                          json={"title": "Fix login", **fields, "assigned_user": user.id})
+            assert response.status_code in (201, 400), response.text
+            return response.json() if response.status_code == 201 else None
+        return wait_for(attempt, timeout=5, interval=0.05, message=f"user {user.id} known to tasks_svc")
+    return create

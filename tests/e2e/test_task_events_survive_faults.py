@@ -1,0 +1,68 @@
+"""No committed task change loses its event: not while RabbitMQ is down, not when the relay is killed."""
+import subprocess
+import threading
+
+import pytest
+
+from tests.e2e.conftest import supervisorctl, wait_until_healthy
+from tests.support import wait_for
+
+
+def created_task_ids(tap):
+    return {e["data"]["task"]["id"] for e in tap.drain() if e["type"] == "task.created"}
+
+
+@pytest.fixture
+def broker_restart(gateway):
+    """Stop RabbitMQ's app and always start it again; the stack must recover by itself."""
+    def stop():
+        subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, capture_output=True)
+
+    yield stop
+    subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, capture_output=True)
+    wait_until_healthy(gateway)
+
+
+def test_changes_made_while_the_broker_is_down_are_published_when_it_returns(
+        gateway, admin_session, user, assign_to, task_tap, broker_restart):
+    first = assign_to(user, title="before the outage")
+    wait_for(lambda: first["id"] in created_task_ids(task_tap), message="the first event")
+
+    broker_restart()
+    ids = []
+    for number in range(100):
+        response = admin_session.post(f"{gateway}/api/tasks/", timeout=5, json={
+            "title": f"during the outage {number}", "assigned_user": user.id})
+        assert response.status_code == 201, response.text  # the API keeps answering
+        ids.append(response.json()["id"])
+    health = admin_session.get(f"{gateway}/healthz/tasks", timeout=5).json()
+    assert health["checks"]["outbox"]["detail"]["pending"] >= 100
+
+    subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, capture_output=True)
+    wait_for(lambda: set(ids) <= created_task_ids(task_tap), timeout=60, message="all 100 events")
+    created = [e["data"]["task"]["id"] for e in task_tap.events if e["type"] == "task.created"]
+    assert created[1:] == ids  # in commit order, none twice
+
+
+def test_killing_the_relay_mid_stream_loses_nothing(gateway, admin_session, user, assign_to, task_tap):
+    assign_to(user)
+    ids = []
+
+    def make_changes():
+        for number in range(200):
+            response = admin_session.post(f"{gateway}/api/tasks/", timeout=5, json={
+                "title": f"while the relay dies {number}", "assigned_user": user.id})
+            ids.append(response.json()["id"])
+
+    writer = threading.Thread(target=make_changes)
+    writer.start()
+    kills = 0
+    while writer.is_alive() and kills < 3:
+        wait_for(lambda: len(ids) >= 50 * (kills + 1) or not writer.is_alive(), timeout=30, message="progress")
+        supervisorctl("signal", "KILL", "taskwire:tasks_outbox")
+        kills += 1
+    writer.join()
+    assert kills >= 2 and len(ids) == 200
+    wait_for(lambda: set(ids) <= created_task_ids(task_tap), timeout=60, message="all 200 events")
+    wait_for(lambda: "RUNNING" in supervisorctl("status", "taskwire:tasks_outbox"), timeout=10,
+             message="the relay running again, restarted by supervisord")
