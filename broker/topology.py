@@ -26,6 +26,12 @@ MAX_DELIVERIES = 5
 
 # Durable consumer queues of the services.
 TASKS_USERS_QUEUE = "tasks_svc.users"
+NOTIFY_TASKS_QUEUE = "notify_svc.tasks"
+
+# The last few thousand events of every kind, for a person to read in the management console
+# ("Get messages") without taking anything from a consumer.
+INSPECT_QUEUE = "taskwire.inspect"
+INSPECT_MAX_LENGTH = 5000
 
 
 def _exchange(name: str, kind: str) -> dict:
@@ -55,10 +61,15 @@ QUEUES: list[dict] = [
     {"name": DEAD_LETTER_QUEUE, "durable": True, "auto_delete": False,
      "arguments": {"x-queue-type": "quorum"}},
     _work_queue(TASKS_USERS_QUEUE),
+    _work_queue(NOTIFY_TASKS_QUEUE),
+    {"name": INSPECT_QUEUE, "durable": True, "auto_delete": False,
+     "arguments": {"x-max-length": INSPECT_MAX_LENGTH, "x-overflow": "drop-head"}},
 ]
 BINDINGS: list[dict] = [
     _binding(DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, ""),
     _binding(EXCHANGE, TASKS_USERS_QUEUE, "user.*"),
+    _binding(EXCHANGE, NOTIFY_TASKS_QUEUE, "task.*"),
+    _binding(EXCHANGE, INSPECT_QUEUE, "#"),
 ]
 
 
