@@ -1,17 +1,78 @@
-"""notify_svc HTTP API: authenticates every request; the notification endpoints themselves are not built yet."""
+"""notify_svc HTTP API: /api/notifications/ (a user's own notifications, read state, unread count)."""
 from __future__ import annotations
 
+from flask.views import MethodView
 from flask_smorest import abort
 
-from taskwire_common.auth import login_required
+from taskwire_common.auth import current_principal, login_required
 from taskwire_common.blueprint import Blueprint
+from taskwire_common.pagination import fetch_page, pagination_headers
 
-blp = Blueprint("notifications", __name__, url_prefix="/api/notifications", description="Notifications")
+from . import services
+from .models import Notification
+from .schemas import (MarkedSchema, NotificationListArgsSchema, NotificationSchema, ReadStatePatchSchema,
+                      ReadStateSchema, UnreadCountSchema)
+
+blp = Blueprint("notifications", __name__, url_prefix="/api/notifications",
+                description="Each user's own notifications of changes to their tasks")
 
 
-@blp.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-@blp.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-@login_required
-def not_built_yet(path):
-    """Every notification endpoint answers 501 to an authenticated caller until the notification API lands."""
-    abort(501, message="The notification API is not implemented yet.")
+def own_notification_or_404(notification_id: int) -> Notification:
+    notification = services.find_notification(current_principal().user_id, notification_id)
+    if notification is None:
+        abort(404, message="No notification with that id.")
+    return notification
+
+
+@blp.route("/")
+class Notifications(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(NotificationListArgsSchema, location="query")
+    @blp.response(200, NotificationSchema(many=True))
+    def get(self, args):
+        """The caller's notifications, newest first, optionally only read or unread ones."""
+        page, page_size = args.pop("page"), args.pop("page_size")
+        query = services.users_notifications(current_principal().user_id, args.get("is_read"))
+        notifications, total = fetch_page(query, page, page_size)
+        return notifications, 200, pagination_headers(total, page, page_size)
+
+
+@blp.route("/unread-count/")
+class UnreadCount(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, UnreadCountSchema)
+    def get(self):
+        return {"unread_count": services.unread_count(current_principal().user_id)}
+
+
+@blp.route("/mark-all-read/")
+class MarkAllRead(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, MarkedSchema)
+    def post(self):
+        return {"marked_read": services.mark_all_read(current_principal().user_id)}
+
+
+@blp.route("/<int:notification_id>/")
+class NotificationDetail(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, NotificationSchema)
+    def get(self, notification_id):
+        return own_notification_or_404(notification_id)
+
+    @blp.arguments(ReadStateSchema)
+    @blp.response(200, NotificationSchema)
+    def put(self, fields, notification_id):
+        return services.mark(own_notification_or_404(notification_id), fields["is_read"])
+
+    @blp.arguments(ReadStatePatchSchema)
+    @blp.response(200, NotificationSchema)
+    def patch(self, fields, notification_id):
+        notification = own_notification_or_404(notification_id)
+        if "is_read" in fields:
+            services.mark(notification, fields["is_read"])
+        return notification

@@ -1,9 +1,10 @@
-"""notify_svc settings: the common ones for now."""
+"""notify_svc settings: the common ones."""
 from __future__ import annotations
 
 from taskwire_common.settings import ServiceSettings, read_service_settings
 
 SERVICE = "notify_svc"
+EVENT_SOURCE = "/taskwire/notify_svc"
 
 
 def load_settings() -> ServiceSettings:

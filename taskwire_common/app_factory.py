@@ -3,18 +3,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from flask_migrate import Migrate
 
-from .auth import Authenticator, TokenVerifier
+from .auth import Authenticator, Principal, TokenVerifier
 from .db import check_database, db, sqlalchemy_url
-from .errors import ProblemApi, StrictParser, problem_response
-from .health import HealthCheck, register_health
+from .errors import ProblemApi, problem_response
+from .health import register_health
 from .logs import configure_logging
+from .outbox import outbox_health
 from .requestid import register_request_id
+from .revocation import follow_revocations
 from .settings import ServiceSettings, refuse_development_defaults
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -32,10 +34,11 @@ class ServiceParts:
     title: str
     api_prefix: str  # e.g. "/api/auth": the OpenAPI document is served at <prefix>/openapi.json
     blueprints: Iterable = ()
-    is_revoked: object = None  # Callable[[Principal], bool]
-    checks: dict[str, HealthCheck] = field(default_factory=dict)
-    background: list = field(default_factory=list)  # objects with start()/stop(), run in gunicorn workers
     migrations_dir: str | None = None  # the service's Alembic folder, for `flask db upgrade`
+    has_outbox: bool = False  # report the outbox relay's lag in /healthz
+    # How to tell a revoked token. None: follow users_svc's revocations (every service but users_svc).
+    is_revoked: Callable[[Principal], bool] | None = None
+    background: list = field(default_factory=list)  # objects with start()/stop(), run in gunicorn workers
 
 
 def create_service_app(import_name: str, settings: ServiceSettings, parts: ServiceParts) -> Flask:
@@ -64,7 +67,15 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
         db.init_app(app)
         Migrate(app, db, directory=parts.migrations_dir or "migrations")
         checks["database"] = check_database
-    checks.update(parts.checks)
+    if parts.has_outbox:
+        checks["outbox"] = outbox_health
+    background = list(parts.background)
+    is_revoked = parts.is_revoked
+    if is_revoked is None:
+        revocations, feed = follow_revocations(settings)
+        is_revoked = revocations.is_revoked
+        checks["revocations"] = feed.health
+        background.append(feed)
 
     register_request_id(app, logger)
     register_body_checks(app, settings.max_body_bytes)
@@ -72,11 +83,10 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "bearerFormat": "JWT"})
     for blueprint in parts.blueprints:
-        blueprint.ARGUMENTS_PARSER = StrictParser()
         api.register_blueprint(blueprint)
 
-    app.extensions["taskwire.auth"] = Authenticator(TokenVerifier(settings.jwt), parts.is_revoked)
-    app.extensions["taskwire.background"] = list(parts.background)
+    app.extensions["taskwire.auth"] = Authenticator(TokenVerifier(settings.jwt), is_revoked)
+    app.extensions["taskwire.background"] = background
     register_health(app, settings.service, checks)
     return app
 

@@ -1,4 +1,4 @@
-"""Wires users_svc: settings, the shared app factory, its blueprints and its revocation check."""
+"""Wires users_svc: settings, the shared app factory, its blueprints and its own revocation check."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,16 +6,11 @@ from pathlib import Path
 from flask import Flask
 
 from taskwire_common.app_factory import ServiceParts, create_service_app
-from taskwire_common.outbox import outbox_lag
 
 from . import services
 from .api import blp, internal
 from .cli import register_cli
 from .config import UsersSettings, load_settings
-
-
-def outbox_health() -> tuple[bool, dict]:
-    return True, outbox_lag()
 
 
 def create_app(settings: UsersSettings | None = None) -> Flask:
@@ -24,9 +19,9 @@ def create_app(settings: UsersSettings | None = None) -> Flask:
         title="Taskwire users",
         api_prefix="/api/auth",
         blueprints=[blp, internal],
-        is_revoked=services.is_revoked,
-        checks={"outbox": outbox_health},
         migrations_dir=str(Path(__file__).parent / "migrations"),
+        has_outbox=True,
+        is_revoked=services.is_revoked,  # the authority: its own database
     ))
     register_cli(app)
     return app

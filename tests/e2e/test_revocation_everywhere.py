@@ -6,11 +6,10 @@ import websocket
 from tests.support import bearer, wait_for
 
 WS_UNAUTHORIZED = 4401
-# Until the notification API lands, its skeleton answers 501 to an authenticated caller.
 PROTECTED = {
     "users": ("/api/auth/verify/", 200),
     "tasks": ("/api/tasks/", 200),
-    "notifications": ("/api/notifications/", 501),
+    "notifications": ("/api/notifications/", 200),
 }
 
 

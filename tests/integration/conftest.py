@@ -229,3 +229,38 @@ def task_events(tasks_db):
         with tasks_db.app_context():
             return [row[0] for row in db.session.execute(text("SELECT payload FROM outbox_events ORDER BY id"))]
     return read
+
+
+NOTIFY_DATABASE_URL = "postgresql://taskwire:taskwire@127.0.0.1:5432/notifications_db_it"
+NOTIFY_TABLES = "notifications, processed_events, outbox_events"
+
+
+@pytest.fixture(scope="session")
+def notify_app(it_env):
+    import dataclasses
+
+    from notify_svc.app import create_app
+    from notify_svc.config import load_settings
+
+    app = create_app(dataclasses.replace(load_settings(), database_url=NOTIFY_DATABASE_URL))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture
+def notify_db(notify_app):
+    with notify_app.app_context():
+        db.session.execute(text(f"TRUNCATE {NOTIFY_TABLES} RESTART IDENTITY"))
+        db.session.commit()
+    return notify_app
+
+
+@pytest.fixture
+def stored_notifications(notify_db):
+    """(user, message, event_type) of every stored notification, oldest first."""
+    def read():
+        with notify_db.app_context():
+            return [tuple(row) for row in db.session.execute(
+                text("SELECT \"user\", message, event_type FROM notifications ORDER BY id"))]
+    return read

@@ -5,14 +5,15 @@ import sys
 
 import pytest
 
-from tests.integration.conftest import TASKS_DATABASE_URL
+from tests.integration.conftest import NOTIFY_DATABASE_URL, TASKS_DATABASE_URL
 
 
 @pytest.mark.parametrize("app,database_url", [
     ("users_svc.wsgi:app", "postgresql://taskwire:taskwire@127.0.0.1:5432/users_db_it"),
     ("tasks_svc.wsgi:app", TASKS_DATABASE_URL),
+    ("notify_svc.wsgi:app", NOTIFY_DATABASE_URL),
 ])
-def test_models_and_migrations_agree(it_env, users_app, tasks_app, app, database_url):
+def test_models_and_migrations_agree(it_env, app, database_url):
     env = {**os.environ, "DATABASE_URL": database_url}
     flask = [sys.executable, "-m", "flask", "--app", app, "db"]
     upgraded = subprocess.run(flask + ["upgrade"], env=env, capture_output=True, text=True)
