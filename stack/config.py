@@ -16,6 +16,7 @@ OVERRIDABLE = (
     "TASKWIRE_ENV", "LOG_LEVEL", "AMQP_URL", "JWT_SECRET_KEY",
     "USERS_SERVICE_URL", "WEB_CONCURRENCY", "LOGIN_MAX_FAILURES",
     "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_THROTTLE_SECONDS", "REGISTRATION_OPEN",
+    "WS_ALLOWED_ORIGINS",
 )
 
 
@@ -28,6 +29,7 @@ class Process:
     health: str | None = None
     flask_app: str | None = None
     migrations: str | None = None
+    env: dict = field(default_factory=dict)  # this process's own settings, over the profile's
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ def process_env(profile: Profile, proc: Process, environ=os.environ) -> dict[str
         "AMQP_URL": f"{AMQP_SERVER}/{profile.amqp_vhost}",
         "USERS_SERVICE_URL": f"http://127.0.0.1:{users.port}",
         **profile.env_defaults,
+        **proc.env,
     }
     if proc.database:
         env["DATABASE_URL"] = f"{PG_SERVER}/{proc.database}"
@@ -108,6 +111,7 @@ def _process(raw: dict, port_base: int, database_suffix: str) -> Process:
         health=raw.get("health"),
         flask_app=raw.get("flask_app"),
         migrations=raw.get("migrations"),
+        env=dict(raw.get("env", {})),
     )
 
 

@@ -36,6 +36,7 @@ class ServiceParts:
     blueprints: Iterable = ()
     migrations_dir: str | None = None  # the service's Alembic folder, for `flask db upgrade`
     has_outbox: bool = False  # report the outbox relay's lag in /healthz
+    checks: dict = field(default_factory=dict)  # more /healthz checks: name -> () -> (ok, detail)
     # How to tell a revoked token. None: follow users_svc's revocations (every service but users_svc).
     is_revoked: Callable[[Principal], bool] | None = None
     background: list = field(default_factory=list)  # objects with start()/stop(), run in gunicorn workers
@@ -69,6 +70,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
         checks["database"] = check_database
     if parts.has_outbox:
         checks["outbox"] = outbox_health
+    checks.update(parts.checks)
     background = list(parts.background)
     is_revoked = parts.is_revoked
     if is_revoked is None:

@@ -1,20 +1,28 @@
-"""ws_relay settings: the common ones (no database) plus the WebSocket timings."""
+"""ws_relay settings: the common ones (no database) plus origins and the WebSocket timings and bounds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from taskwire_common.settings import ServiceSettings, env_int, read_service_settings
+from taskwire_common.settings import ServiceSettings, env_int, env_str, read_service_settings
 
 SERVICE = "ws_relay"
+DEV_ORIGINS = "http://127.0.0.1:8000,http://localhost:8000"
 
 
 @dataclass(frozen=True)
 class RelaySettings(ServiceSettings):
+    allowed_origins: frozenset[str] = frozenset()  # "*" allows any; a request without Origin is allowed
     ping_interval_seconds: int = 25
+    send_queue_size: int = 256
+    send_timeout_seconds: int = 10
 
 
 def load_settings() -> RelaySettings:
+    origins = env_str("WS_ALLOWED_ORIGINS", DEV_ORIGINS)
     return RelaySettings(
         **read_service_settings(SERVICE, default_database=None),
+        allowed_origins=frozenset(origin.strip().rstrip("/") for origin in origins.split(",") if origin.strip()),
         ping_interval_seconds=env_int("WS_PING_INTERVAL_SECONDS", 25),
+        send_queue_size=env_int("WS_SEND_QUEUE_SIZE", 256),
+        send_timeout_seconds=env_int("WS_SEND_TIMEOUT_SECONDS", 10),
     )

@@ -180,3 +180,62 @@ def assign_to(gateway, admin_session):
             return response.json() if response.status_code == 201 else None
         return wait_for(attempt, timeout=5, interval=0.05, message=f"user {user.id} known to tasks_svc")
     return create
+
+
+class LiveFeed:
+    """A WebSocket client that reads everything in a background thread, as a browser would."""
+
+    def __init__(self, gateway, token, path="/ws/tasks/", **options):
+        import threading
+
+        import websocket
+
+        url = gateway.replace("http://", "ws://") + path + (f"?token={token}" if token else "")
+        self.ws = websocket.create_connection(url, timeout=10, **options)
+        self.ws.settimeout(None)
+        self.messages, self.pings, self.close_code = [], 0, None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        import websocket
+
+        while True:
+            try:
+                opcode, data = self.ws.recv_data(control_frame=True)
+            except (websocket.WebSocketException, OSError):
+                return
+            if opcode == websocket.ABNF.OPCODE_TEXT:
+                self.messages.append(json.loads(data))
+            elif opcode == websocket.ABNF.OPCODE_PING:
+                self.pings += 1
+            elif opcode == websocket.ABNF.OPCODE_CLOSE:
+                self.close_code = int.from_bytes(data[:2], "big") if data else 1005
+                return
+
+    def of_type(self, kind):
+        return [m for m in self.messages if m["type"] == kind]
+
+    @property
+    def closed(self):
+        return not self._reader.is_alive()
+
+    def close(self):
+        try:
+            self.ws.close()
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def open_feed(gateway):
+    feeds = []
+
+    def open_(token, path="/ws/tasks/", **options):
+        feed = LiveFeed(gateway, token, path, **options)
+        feeds.append(feed)
+        return feed
+
+    yield open_
+    for feed in feeds:
+        feed.close()

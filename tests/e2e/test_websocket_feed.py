@@ -1,0 +1,233 @@
+"""The live feed through nginx: each client sees exactly the events it may see, and a sick client is let go."""
+import json
+import random
+import socket
+import subprocess
+
+import pika
+import pytest
+import requests
+import websocket
+
+from broker import topology
+from tests.e2e.conftest import amqp_channel, wait_until_healthy
+from tests.e2e.test_notifications import queue_backlog
+from tests.support import bearer, wait_for
+
+
+def visible_to(user_id, event):
+    """The rule, as DESIGN.md states it: assigned to the user before or after the change."""
+    data = event["data"]
+    before = (data.get("changes") or {}).get("assigned_user", [None])[0]
+    return user_id in (data["task"]["assigned_user"], before)
+
+
+def task_event_ids(feed, task_ids):
+    return {m["event_id"] for m in feed.of_type("task_update") if m["task"]["id"] in task_ids}
+
+
+def notification_ids(feed, task_ids):
+    return {m["notification"]["id"] for m in feed.of_type("notification") if m["notification"]["task_id"] in task_ids}
+
+
+def api_notifications(gateway, user, task_ids):
+    found, page = [], 1
+    while True:
+        response = requests.get(f"{gateway}/api/notifications/?page_size=100&page={page}",
+                                headers=bearer(user.token), timeout=5)
+        found += [n for n in response.json() if n["task_id"] in task_ids]
+        if 'rel="next"' not in response.headers.get("Link", ""):
+            return {n["id"] for n in found}
+        page += 1
+
+
+def until_live(feed, make_event):
+    """Make events until this feed shows one: from then on its socket is surely registered."""
+    def delivered():
+        before = len(feed.messages)
+        make_event()
+        try:
+            wait_for(lambda: len(feed.messages) > before, timeout=1.0, message="a first message")
+        except pytest.fail.Exception:
+            return False
+        return True
+    wait_for(delivered, timeout=15, interval=0, message="the feed live")
+
+
+class RandomChanges:
+    """Admin and two users change tasks at random, each call one committed change."""
+
+    def __init__(self, gateway, admin_session, ann, bob, seed=42):
+        self.gateway, self.admin, self.people = gateway, admin_session, {ann.id: ann, bob.id: bob}
+        self.rng = random.Random(seed)
+        self.tasks = {}  # id -> (assignee, status)
+
+    def _call(self, method, path, token=None, **body):
+        session = self.admin if token is None else requests
+        kwargs = {"timeout": 5, "json": body or None}
+        if token is not None:
+            kwargs["headers"] = bearer(token)
+        response = getattr(session, method)(f"{self.gateway}/api/tasks/{path}", **kwargs)
+        assert response.status_code in (200, 201, 204), response.text
+        return response
+
+    def step(self):
+        rng, users = self.rng, list(self.people.values())
+        actor = rng.choice([None, *users])  # None is the admin
+        own = [i for i, (who, _) in self.tasks.items() if actor is None or who == actor.id]
+        kind = rng.choice(["create", "create", "patch", "patch", "reassign", "delete"]) if own else "create"
+        if kind == "reassign" and actor is not None:
+            kind = "patch"
+        token = None if actor is None else actor.token
+        if kind == "create":
+            assignee = rng.choice([None, *[u.id for u in users]]) if actor is None else actor.id
+            task = self._call("post", "", token, title=f"random {len(self.tasks)}", assigned_user=assignee).json()
+            self.tasks[task["id"]] = (task["assigned_user"], "todo")
+        else:
+            task_id = rng.choice(own)
+            assignee, status = self.tasks[task_id]
+            if kind == "delete":
+                self._call("delete", f"{task_id}/", token)
+                del self.tasks[task_id]
+            elif kind == "reassign":
+                new = rng.choice([a for a in [None, *[u.id for u in users]] if a != assignee])
+                self._call("patch", f"{task_id}/", token, assigned_user=new)
+                self.tasks[task_id] = (new, status)
+            else:
+                new_status = rng.choice([s for s in ("todo", "in_progress", "completed") if s != status])
+                self._call("patch", f"{task_id}/", token, status=new_status)
+                self.tasks[task_id] = (assignee, new_status)
+        return kind
+
+
+def test_200_random_changes_reach_exactly_those_allowed_to_see_them(gateway, admin_session, register, assign_to,
+                                                                     open_feed, task_tap, admin):
+    ann, bob = register(), register()
+    admin_token = admin_session.headers["Authorization"].split()[1]
+    admin_feed, ann_feed, bob_feed = open_feed(admin_token), open_feed(ann.token), open_feed(bob.token)
+    ann_notes = open_feed(ann.token, "/ws/notifications/")
+    for feed, user in ((admin_feed, ann), (ann_feed, ann), (ann_notes, ann), (bob_feed, bob)):
+        until_live(feed, lambda: assign_to(user, title="warm-up"))
+
+    changes = RandomChanges(gateway, admin_session, ann, bob)
+    for _ in range(200):
+        changes.step()
+    wait_for(lambda: len(random_task_events(task_tap)) == 200, timeout=15, message="200 events on the broker")
+    events = random_task_events(task_tap)
+    measured = {e["data"]["task"]["id"] for e in events}
+    wait_for(lambda: len(task_event_ids(admin_feed, measured)) == 200, timeout=15, message="all 200 at the admin")
+    for user, feed in ((ann, ann_feed), (bob, bob_feed)):
+        expected = {e["id"] for e in events if visible_to(user.id, e)}
+        wait_for(lambda: task_event_ids(feed, measured) >= expected, timeout=10, message="the user's events")
+        assert task_event_ids(feed, measured) == expected  # nothing it may not see
+    assert ann_notes.of_type("task_update") == []
+
+    wait_for(lambda: queue_backlog() == 0, timeout=30, message="notifications made")
+    expected_notes = api_notifications(gateway, ann, measured)
+    assert expected_notes  # admin changes to ann's tasks notified her
+    wait_for(lambda: notification_ids(ann_feed, measured) == expected_notes, timeout=10, message="her notifications")
+    wait_for(lambda: notification_ids(ann_notes, measured) == expected_notes, timeout=10, message="on both paths")
+    assert all(m["notification"]["user"] == ann.id for m in ann_feed.of_type("notification"))
+    assert all(m["notification"]["user"] == bob.id for m in bob_feed.of_type("notification"))
+    assert notification_ids(admin_feed, measured) == set()
+    message = admin_feed.of_type("task_update")[-1]
+    assert set(message) == {"type", "action", "task", "event_id", "occurred_at"}
+
+
+def random_task_events(tap):
+    return [e for e in tap.drain() if e["data"]["task"]["title"].startswith("random")]
+
+
+def test_a_reassignment_reaches_both_users_live(admin_session, register, assign_to, open_feed, gateway):
+    ann, bob = register(), register()
+    ann_feed, bob_feed = open_feed(ann.token), open_feed(bob.token)
+    until_live(bob_feed, lambda: assign_to(bob, title="warm-up"))
+    until_live(ann_feed, lambda: assign_to(ann, title="warm-up"))
+    task = assign_to(ann, title="moving")
+    admin_session.patch(f"{gateway}/api/tasks/{task['id']}/", json={"assigned_user": bob.id}, timeout=5)
+    for feed in (ann_feed, bob_feed):
+        wait_for(lambda: any(m["action"] == "task_updated" and m["task"]["id"] == task["id"]
+                             for m in feed.of_type("task_update")), message="the reassignment")
+
+
+def test_pings_keep_an_idle_socket_alive(user, open_feed):
+    feed = open_feed(user.token)
+    wait_for(lambda: feed.pings >= 2, timeout=10, message="two pings (1 s apart in the test profile)")
+    assert not feed.closed
+
+
+@pytest.mark.parametrize("origin,allowed", [("http://127.0.0.1:18000", True), ("http://evil.example", False)])
+def test_origins_are_checked_against_the_allowlist(user, open_feed, origin, allowed):
+    feed = open_feed(user.token, origin=origin)
+    if allowed:
+        wait_for(lambda: feed.pings >= 1, timeout=10, message="a ping on an allowed socket")
+        assert not feed.closed
+    else:
+        wait_for(lambda: feed.closed, timeout=5, message="the socket closed")
+        assert feed.close_code == 4403 and feed.messages == []
+
+
+def publish_big_task_events(count, size):
+    """Task events for nobody's task (admins see them), each about `size` bytes, straight onto the exchange."""
+    with amqp_channel() as channel:
+        channel.confirm_delivery()
+        for number in range(count):
+            event = {"specversion": "1.0", "id": f"big-{number}", "source": "/e2e", "type": "task.created",
+                     "time": "2026-11-26T12:00:00Z", "datacontenttype": "application/json",
+                     "data": {"task": {"id": 10_000_000 + number, "title": "big", "assigned_user": None,
+                                       "description": "x" * size}, "actor_id": 0, "actor_username": "e2e"}}
+            channel.basic_publish(topology.EXCHANGE, "task.created", json.dumps(event).encode(),
+                                  pika.BasicProperties(delivery_mode=2, message_id=event["id"]))
+
+
+def test_a_client_that_never_reads_is_dropped_while_others_keep_receiving(admin_session, open_feed, gateway):
+    admin_token = admin_session.headers["Authorization"].split()[1]
+    reader = open_feed(admin_token)
+    until_live(reader, lambda: publish_big_task_events(1, 10))
+    stalled = websocket.create_connection(f"{gateway.replace('http', 'ws')}/ws/tasks/?token={admin_token}",
+                                          sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    stalled.settimeout(1)
+
+    def stalled_got_one():
+        publish_big_task_events(1, 10)
+        try:
+            return stalled.recv()
+        except websocket.WebSocketTimeoutException:
+            return None
+    wait_for(stalled_got_one, timeout=15, interval=0, message="the stalled client registered")
+    stalled_socket = stalled.sock  # from here on nobody reads this socket
+    publish_big_task_events(400, 30_000)
+    wait_for(lambda: len([m for m in reader.of_type("task_update") if m["task"]["title"] == "big"]) >= 400,
+             timeout=60, message="all 400 events at the reading client")
+    health = requests.get(f"{gateway}/healthz/ws", timeout=5)
+    assert health.status_code == 200
+
+    # Now read what the stalled client was sent: the relay gave up on it long before the end.
+    stalled_socket.settimeout(10)
+    received = b""
+    while True:
+        try:
+            chunk = stalled_socket.recv(1 << 20)
+        except OSError:
+            break
+        if not chunk:
+            break
+        received += chunk
+    assert received.count(b'"title":"big"') < 400
+    stalled_socket.close()
+
+
+def test_the_feed_survives_a_broker_restart(gateway, user, assign_to, open_feed):
+    feed = open_feed(user.token)
+    until_live(feed, lambda: assign_to(user, title="warm-up"))
+    subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, capture_output=True)
+    try:
+        wait_for(lambda: requests.get(f"{gateway}/healthz/ws", timeout=5).status_code == 503, timeout=10,
+                 message="the relay noticing")
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, capture_output=True)
+    wait_until_healthy(gateway)
+    assert not feed.closed  # the socket stayed open through the outage
+    # Its relay process resubscribes within its back-off (a few seconds); then events flow again.
+    until_live(feed, lambda: assign_to(user, title="after the restart"))
+    assert not feed.closed

@@ -1,0 +1,99 @@
+"""The relay's fan-out: who receives which event, in which shape, and when a socket is closed."""
+import json
+import time
+
+from taskwire_common.auth import Principal
+from ws_relay.hub import TRY_AGAIN_LATER, UNAUTHORIZED, Connection, Hub
+
+
+def principal(user_id, role="user", jti=None, token_version=0):
+    now = int(time.time())
+    return Principal(user_id=user_id, username=f"u{user_id}", role=role, jti=jti or f"t{user_id}",
+                     issued_at=now, expires_at=now + 600, token_version=token_version)
+
+
+def task_event(kind="updated", assignee=2, changes=None):
+    data = {"task": {"id": 5, "title": "x", "assigned_user": assignee}, "actor_id": 1, "actor_username": "admin"}
+    if changes is not None:
+        data["changes"] = changes
+    return {"id": "e-1", "type": f"task.{kind}", "time": "2026-11-26T12:00:00Z", "data": data}
+
+
+def notification_event(user):
+    return {"id": "e-2", "type": "notification.created", "time": "2026-11-26T12:00:01Z",
+            "data": {"notification": {"id": 3, "user": user, "message": "hi"}}}
+
+
+def received(connection):
+    messages = []
+    while not connection.pending.empty():
+        messages.append(json.loads(connection.pending.get_nowait()))
+    return messages
+
+
+def connect(hub, user_id, role="user", tasks=True, size=10, **kwargs):
+    connection = Connection(principal(user_id, role, **kwargs), tasks, size)
+    hub.add(connection)
+    return connection
+
+
+def test_task_events_reach_admins_and_the_assignee_only():
+    hub = Hub()
+    admin, ann, bob = connect(hub, 1, "admin"), connect(hub, 2), connect(hub, 3)
+    assert hub.dispatch(task_event()) == 2
+    [message] = received(admin)
+    assert message == {"type": "task_update", "action": "task_updated", "task": task_event()["data"]["task"],
+                       "event_id": "e-1", "occurred_at": "2026-11-26T12:00:00Z"}
+    assert received(ann) == [message] and received(bob) == []
+
+
+def test_a_reassignment_reaches_both_the_old_and_the_new_assignee():
+    hub = Hub()
+    ann, bob = connect(hub, 2), connect(hub, 3)
+    hub.dispatch(task_event(assignee=3, changes={"assigned_user": [2, 3]}))
+    assert len(received(ann)) == len(received(bob)) == 1
+
+
+def test_notifications_reach_their_user_on_both_paths_and_nobody_else():
+    hub = Hub()
+    admin, ann_tasks, ann_notes, bob = connect(hub, 1, "admin"), connect(hub, 2), connect(hub, 2, tasks=False), \
+        connect(hub, 3)
+    hub.dispatch(notification_event(2))
+    assert [m["type"] for m in received(ann_tasks)] == ["notification"]
+    assert [m["notification"]["user"] for m in received(ann_notes)] == [2]
+    assert received(admin) == [] and received(bob) == []
+
+
+def test_the_notifications_path_gets_no_task_events():
+    hub = Hub()
+    ann_notes, admin_notes = connect(hub, 2, tasks=False), connect(hub, 1, "admin", tasks=False)
+    hub.dispatch(task_event())
+    assert received(ann_notes) == [] and received(admin_notes) == []
+
+
+def test_a_socket_that_stops_reading_is_closed_not_grown():
+    hub = Hub()
+    slow, other = connect(hub, 1, "admin", size=3), connect(hub, 1, "admin", size=100)
+    for _ in range(10):
+        hub.dispatch(task_event())
+    assert slow.close_code == TRY_AGAIN_LATER and slow.pending.qsize() == 3
+    assert other.close_code is None and other.pending.qsize() == 10
+
+
+def test_a_revoked_token_closes_its_sockets_at_once():
+    hub = Hub()
+    old = connect(hub, 2, jti="old", token_version=0)
+    current = connect(hub, 2, jti="current", token_version=1)
+    hub.dispatch({"id": "r", "type": "auth.token_revoked", "time": "t", "data": {"user_id": 2, "jti": "current"}})
+    assert (old.close_code, current.close_code) == (None, UNAUTHORIZED)
+    hub.dispatch({"id": "r2", "type": "auth.token_revoked", "time": "t",
+                  "data": {"user_id": 2, "token_version": 1}})
+    assert old.close_code == UNAUTHORIZED
+
+
+def test_events_no_client_sees_are_ignored_and_removed_sockets_get_nothing():
+    hub = Hub()
+    ann = connect(hub, 2)
+    assert hub.dispatch({"id": "u", "type": "user.created", "time": "t", "data": {}}) == 0
+    hub.remove(ann)
+    assert hub.dispatch(task_event()) == 0 and len(hub) == 0

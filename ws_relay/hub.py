@@ -1,0 +1,111 @@
+"""The open sockets of one relay process, indexed by user, and the fan-out of events to them.
+
+Every socket has a bounded queue of messages waiting to be sent. Offering a message never
+blocks the fan-out: a socket whose queue is full belongs to a client that stopped reading,
+and it is closed (1013) instead of growing the relay's memory.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+
+from taskwire_common.auth import Principal
+
+from .routing import audience_of, client_message
+
+log = logging.getLogger(__name__)
+
+UNAUTHORIZED = 4401  # the HTTP 401 of WebSocket close codes, as clients of the old system expect
+FORBIDDEN_ORIGIN = 4403
+TRY_AGAIN_LATER = 1013  # RFC 6455: the client is too slow for us
+PING_TIMEOUT = 1008  # policy violation: no pong to our last ping
+
+
+@dataclass(eq=False)
+class Connection:
+    """One client socket: who it is, what it wants, and what waits to be sent to it."""
+
+    principal: Principal
+    wants_task_events: bool
+    queue_size: int
+    pending: queue.Queue = field(init=False)
+    close_code: int | None = None
+    close_reason: str = ""
+
+    def __post_init__(self):
+        self.pending = queue.Queue(maxsize=self.queue_size)
+
+    def offer(self, message: str) -> None:
+        if self.close_code is not None:
+            return
+        try:
+            self.pending.put_nowait(message)
+        except queue.Full:
+            log.warning("dropping the socket of user %s: it stopped reading", self.principal.user_id)
+            self.close(TRY_AGAIN_LATER, "Too slow: messages were not read")
+
+    def close(self, code: int, reason: str) -> None:
+        """Ask the socket's sender to close it; safe from any greenlet."""
+        if self.close_code is None:
+            self.close_code, self.close_reason = code, reason
+            try:
+                self.pending.put_nowait(None)  # wakes a sender waiting for messages
+            except queue.Full:
+                pass  # the sender is busy sending and looks at close_code after each message
+
+
+class Hub:
+    def __init__(self):
+        self._by_user: dict[int, set[Connection]] = {}
+        self._admins: set[Connection] = set()
+        self._lock = threading.Lock()
+
+    def add(self, connection: Connection) -> None:
+        with self._lock:
+            self._by_user.setdefault(connection.principal.user_id, set()).add(connection)
+            if connection.principal.is_admin and connection.wants_task_events:
+                self._admins.add(connection)
+
+    def remove(self, connection: Connection) -> None:
+        with self._lock:
+            users = self._by_user.get(connection.principal.user_id, set())
+            users.discard(connection)
+            if not users:
+                self._by_user.pop(connection.principal.user_id, None)
+            self._admins.discard(connection)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(len(connections) for connections in self._by_user.values())
+
+    def dispatch(self, event: dict) -> int:
+        """Offer the event to every socket allowed to see it; returns how many that was."""
+        if event.get("type", "").startswith("auth."):
+            self.revoke(event.get("data") or {})
+            return 0
+        audience = audience_of(event)
+        if audience is None:
+            return 0
+        with self._lock:
+            recipients = {c for user in audience.users for c in self._by_user.get(user, ())
+                          if c.wants_task_events or not audience.is_task_event}
+            if audience.all_admins:
+                recipients |= self._admins
+        if recipients:
+            message = client_message(event)
+            for connection in recipients:
+                connection.offer(message)
+        return len(recipients)
+
+    def revoke(self, revocation: dict) -> None:
+        """Close at once the sockets whose token was just revoked (`auth.token_revoked`)."""
+        with self._lock:
+            connections = list(self._by_user.get(revocation.get("user_id"), ()))
+        for connection in connections:
+            principal = connection.principal
+            if principal.jti == revocation.get("jti") or (
+                    revocation.get("token_version") is not None
+                    and principal.token_version < revocation["token_version"]):
+                connection.close(UNAUTHORIZED, "Token revoked")
