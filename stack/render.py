@@ -1,16 +1,27 @@
-"""Render the gateway's nginx.conf and supervisord.conf for one profile."""
+"""Render the gateway's nginx.conf (local or compose) and supervisord.conf for one profile."""
 import re
 import shutil
 import sys
 from pathlib import Path
 
-from .config import BIN_DIR, REPO, Profile, process_env
+from .config import BIN_DIR, REPO, Profile, load_profile, process_env
 
 NGINX_TEMPLATE = REPO / "gateway" / "nginx.conf.template"
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 NGINX_TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 # supervisord raises its own RLIMIT_NOFILE to this and children inherit it (WebSockets).
 MIN_FDS = 16384
+# The template's placeholder for each proxied service, and the process it names.
+BACKENDS = {"USERS_BACKEND": "users_svc", "TASKS_BACKEND": "tasks_svc",
+            "NOTIFY_BACKEND": "notify_svc", "WS_BACKEND": "ws_relay"}
+UPSTREAM_GROUP = """\
+    upstream {name} {{
+        server {address};
+        keepalive 32;
+        keepalive_requests 100000;
+    }}"""
+DOCKER_DNS = "127.0.0.11"  # the resolver Docker gives every container on a user network
+COMPOSE_STATE_DIR = "/var/cache/nginx/taskwire"  # writable by the gateway image's nginx user
 
 
 def render_template(text: str, values: dict[str, str]) -> str:
@@ -25,16 +36,32 @@ def render_template(text: str, values: dict[str, str]) -> str:
 
 def nginx_values(profile: Profile) -> dict[str, str]:
     state = profile.state_dir / "nginx"
-    upstream = {p.name: f"127.0.0.1:{p.port}" for p in profile.processes if p.port}
+    groups = [UPSTREAM_GROUP.format(name=name, address=f"127.0.0.1:{profile.process(name).port}")
+              for name in BACKENDS.values()]
     return {
         "STATE_DIR": str(state),
         "ACCESS_LOG": str(profile.log_dir / "nginx-access.log"),
         "GATEWAY_LISTEN": f"127.0.0.1:{profile.gateway_port}",
-        "USERS_UPSTREAM": upstream["users_svc"],
-        "TASKS_UPSTREAM": upstream["tasks_svc"],
-        "NOTIFY_UPSTREAM": upstream["notify_svc"],
-        "WS_UPSTREAM": upstream["ws_relay"],
+        "UPSTREAMS": "\n".join(groups),
+        **BACKENDS,  # locally each placeholder names its upstream group
     }
+
+
+def compose_nginx_values(profile: Profile, state_dir: str = COMPOSE_STATE_DIR) -> dict[str, str]:
+    """The gateway container's values: services by their compose names and the profile's ports."""
+    return {
+        "STATE_DIR": state_dir,
+        "ACCESS_LOG": "/dev/stdout",
+        "GATEWAY_LISTEN": str(profile.gateway_port),
+        "UPSTREAMS": f"    resolver {DOCKER_DNS} valid=10s ipv6=off;",
+        **{key: f"{name}:{profile.process(name).port}" for key, name in BACKENDS.items()},
+    }
+
+
+def compose_nginx_conf(state_dir: str = COMPOSE_STATE_DIR) -> str:
+    """nginx.conf for the gateway container; the dev profile's ports are the services' ports."""
+    values = compose_nginx_values(load_profile("dev"), state_dir)
+    return render_template(NGINX_TEMPLATE.read_text(), values)
 
 
 def write_nginx_conf(profile: Profile) -> Path:
@@ -138,3 +165,10 @@ def _resolve(command: str) -> str:
     else:
         path = shutil.which(program, path=str(BIN_DIR)) or shutil.which(program) or program
     return f"{path} {rest}".strip()
+
+
+if __name__ == "__main__":
+    # The gateway image: `python -m stack.render compose > nginx.conf`.
+    if sys.argv[1:] != ["compose"]:
+        sys.exit("usage: python -m stack.render compose")
+    sys.stdout.write(compose_nginx_conf())
