@@ -8,6 +8,7 @@ from typing import Callable, Iterable
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from flask_migrate import Migrate
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .auth import Authenticator, Principal, TokenVerifier
 from .db import check_database, db, sqlalchemy_url
@@ -48,6 +49,8 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
     logger = logging.getLogger(settings.service)
 
     app = Flask(import_name)
+    # Behind the gateway: the client's address and scheme are the ones nginx adds (one proxy hop).
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     app.json = CompactJSONProvider(app)
     app.config.update(
         TASKWIRE_SETTINGS=settings,

@@ -42,3 +42,18 @@ def test_too_many_failures_from_one_address_are_throttled(client, make_user):
         assert attempt(client, f"guess{number}", "wrong-password", address="10.9.9.9").status_code == 401
     assert attempt(client, "zed", "password-1", address="10.9.9.9").status_code == 429
     assert attempt(client, "zed", "password-1", address="10.9.9.8").status_code == 200
+
+
+def test_behind_the_gateway_the_address_is_the_clients_not_nginxs(client, make_user):
+    make_user("zed")
+
+    def via_gateway(username, password, client_address):
+        # What nginx sends: the connection comes from nginx, X-Forwarded-For ends with the client.
+        return client.post(LOGIN, json={"username": username, "password": password},
+                           headers={"X-Forwarded-For": client_address},
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"})
+
+    for number in range(6):
+        assert via_gateway(f"guess{number}", "wrong-password", "203.0.113.7").status_code == 401
+    assert via_gateway("zed", "password-1", "203.0.113.7").status_code == 429
+    assert via_gateway("zed", "password-1", "198.51.100.2").status_code == 200
