@@ -15,23 +15,21 @@ import requests
 
 from broker import topology
 from stack import render
-from stack.config import load_profile
+from stack.config import OVERRIDABLE, load_profile
 from taskwire_common.messaging import connection_parameters
 from tests.support import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-GATEWAY_URL = "http://127.0.0.1:18000"
+# `make test` uses the test profile; E2E_PROFILE lets a developer point these tests at another one.
+PROFILE = load_profile(os.environ.get("E2E_PROFILE", "test"))
+GATEWAY_URL = PROFILE.gateway_url
 # The test stack must not inherit settings that other test layers put in os.environ.
-STACK_SETTINGS = (
-    "TASKWIRE_ENV", "LOG_LEVEL", "DATABASE_URL", "AMQP_URL", "JWT_SECRET_KEY",
-    "USERS_SERVICE_URL", "WEB_CONCURRENCY", "LOGIN_MAX_FAILURES",
-    "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_THROTTLE_SECONDS", "REGISTRATION_OPEN",
-)
+STACK_SETTINGS = (*OVERRIDABLE, "DATABASE_URL")
 
 
 def _stack(command: str, *args: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in STACK_SETTINGS}
-    subprocess.run([sys.executable, "-m", "stack", command, "--profile", "test", *args],
+    subprocess.run([sys.executable, "-m", "stack", command, "--profile", PROFILE.name, *args],
                    cwd=REPO, env=env, check=True)
 
 
@@ -103,7 +101,7 @@ def user(register):
     return register()
 
 
-AMQP_TEST_URL = "amqp://guest:guest@127.0.0.1:5672/taskwire_test"
+AMQP_TEST_URL = f"amqp://guest:guest@127.0.0.1:5672/{PROFILE.amqp_vhost}"
 
 
 @contextlib.contextmanager
@@ -153,7 +151,7 @@ def task_tap(test_stack):
 
 
 def supervisorctl(*args: str) -> str:
-    conf = render.supervisor_paths(load_profile("test"))["conf"]
+    conf = render.supervisor_paths(PROFILE)["conf"]
     result = subprocess.run([sys.executable, "-m", "supervisor.supervisorctl", "-c", str(conf), *args],
                             cwd=REPO, capture_output=True, text=True)
     return result.stdout

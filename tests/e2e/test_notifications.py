@@ -4,7 +4,7 @@ import threading
 
 import requests
 
-from tests.e2e.conftest import supervisorctl
+from tests.e2e.conftest import PROFILE, supervisorctl
 from tests.support import bearer, wait_for
 
 
@@ -16,7 +16,7 @@ def notifications(gateway, user):
 
 def queue_backlog(queue="notify_svc.tasks") -> int:
     """Messages ready or in flight on the test vhost, from rabbitmqctl."""
-    out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", "taskwire_test", "name", "messages"],
+    out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", PROFILE.amqp_vhost, "name", "messages"],
                          capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         name, _, count = line.partition("\t")

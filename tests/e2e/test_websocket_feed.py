@@ -10,7 +10,7 @@ import requests
 import websocket
 
 from broker import topology
-from tests.e2e.conftest import amqp_channel, wait_until_healthy
+from tests.e2e.conftest import PROFILE, amqp_channel, wait_until_healthy
 from tests.e2e.test_notifications import queue_backlog
 from tests.support import bearer, wait_for
 
@@ -156,7 +156,7 @@ def test_pings_keep_an_idle_socket_alive(user, open_feed):
     assert not feed.closed
 
 
-@pytest.mark.parametrize("origin,allowed", [("http://127.0.0.1:18000", True), ("http://evil.example", False)])
+@pytest.mark.parametrize("origin,allowed", [(PROFILE.gateway_url, True), ("http://evil.example", False)])
 def test_origins_are_checked_against_the_allowlist(user, open_feed, origin, allowed):
     feed = open_feed(user.token, origin=origin)
     if allowed:
