@@ -22,6 +22,8 @@ UPSTREAM_GROUP = """\
     }}"""
 DOCKER_DNS = "127.0.0.11"  # the resolver Docker gives every container on a user network
 COMPOSE_STATE_DIR = "/var/cache/nginx/taskwire"  # writable by the gateway image's nginx user
+WEB_ROOT = REPO / "web"  # the web console's files, served by the gateway at /
+COMPOSE_WEB_ROOT = "/usr/share/nginx/taskwire-web"  # where gateway/Dockerfile copies web/
 
 
 def render_template(text: str, values: dict[str, str]) -> str:
@@ -42,6 +44,7 @@ def nginx_values(profile: Profile) -> dict[str, str]:
         "STATE_DIR": str(state),
         "ACCESS_LOG": str(profile.log_dir / "nginx-access.log"),
         "GATEWAY_LISTEN": f"127.0.0.1:{profile.gateway_port}",
+        "WEB_ROOT": str(WEB_ROOT),
         "UPSTREAMS": "\n".join(groups),
         **BACKENDS,  # locally each placeholder names its upstream group
     }
@@ -53,6 +56,7 @@ def compose_nginx_values(profile: Profile, state_dir: str = COMPOSE_STATE_DIR) -
         "STATE_DIR": state_dir,
         "ACCESS_LOG": "/dev/stdout",
         "GATEWAY_LISTEN": str(profile.gateway_port),
+        "WEB_ROOT": COMPOSE_WEB_ROOT,
         "UPSTREAMS": f"    resolver {DOCKER_DNS} valid=10s ipv6=off;",
         **{key: f"{name}:{profile.process(name).port}" for key, name in BACKENDS.items()},
     }
