@@ -1,0 +1,50 @@
+/** Tasks as the API knows them, the filters the views share, and the people a task can be assigned to. */
+import { api } from './api.js';
+import { isAdmin, session } from './session.js';
+
+export const STATUSES = [['todo', 'To do'], ['in_progress', 'In progress'], ['completed', 'Completed']];
+export const PRIORITIES = [['low', 'Low'], ['medium', 'Medium'], ['high', 'High']];
+export const statusLabel = (value) => Object.fromEntries(STATUSES)[value] || value;
+export const priorityLabel = (value) => Object.fromEntries(PRIORITIES)[value] || value;
+
+export const PAGE_SIZE = 20;
+const BOARD_COLUMN_SIZE = 100;  // the API's page_size maximum
+
+/** What the table and board show: the API's own filter names, an ordering and a page. */
+export const view = {
+  filters: { q: '', status: '', priority: '', due_date: '', assigned_user: '' },
+  ordering: 'due_date',
+  page: 1,
+};
+
+export async function listTasks() {
+  return api.get('/api/tasks/', { ...view.filters, ordering: view.ordering, page: view.page, page_size: PAGE_SIZE });
+}
+
+/** One column of the board: the view's filters with this status. */
+export async function listColumn(status) {
+  return api.get('/api/tasks/', {
+    ...view.filters, status, ordering: '-priority,due_date', page_size: BOARD_COLUMN_SIZE,
+  });
+}
+
+export const createTask = (fields) => api.post('/api/tasks/', fields);
+export const updateTask = (id, fields) => api.patch(`/api/tasks/${id}/`, fields);
+export const deleteTask = (id) => api.delete(`/api/tasks/${id}/`);
+
+/** Users by id, for names in the views and the admin's assignee picker (a user only ever sees their own tasks). */
+export const people = new Map();
+
+export async function loadPeople() {
+  people.clear();
+  if (session.user) people.set(session.user.id, session.user);
+  if (!isAdmin()) return;
+  const { data } = await api.get('/api/auth/users/', { page_size: 100 });
+  for (const user of data) people.set(user.id, user);
+}
+
+export function personName(id) {
+  if (id === null || id === undefined) return '—';
+  if (id === session.user?.id) return `${session.user.username} (you)`;
+  return people.get(id)?.username || `user #${id}`;
+}

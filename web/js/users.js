@@ -1,0 +1,79 @@
+/** Admin: the users page (create, change role, deactivate). */
+import { api } from './api.js';
+import { $, h } from './dom.js';
+import { clearErrors, formValues, showErrors } from './forms.js';
+import { session } from './session.js';
+import { toast } from './toast.js';
+
+let changed = () => {};
+
+export function setUpUsers({ onChange }) {
+  changed = onChange;
+  $('#user-form').addEventListener('submit', createUser);
+}
+
+export async function renderUsers() {
+  const { data, total } = await api.get('/api/auth/users/', { page_size: 100 });
+  const rows = data.map(userRow);
+  if (total > data.length) {
+    rows.push(h('tr', {}, h('td', { colspan: 5, className: 'empty' }, `The first ${data.length} of ${total} users.`)));
+  }
+  $('#user-table tbody').replaceChildren(...rows);
+}
+
+function userRow(user) {
+  const role = h('select', { 'aria-label': `Role of ${user.username}`, disabled: !user.is_active },
+    h('option', { value: 'user', selected: user.role === 'user' }, 'user'),
+    h('option', { value: 'admin', selected: user.role === 'admin' }, 'admin'));
+  role.addEventListener('change', () => changeRole(user, role));
+  const deactivate = h('button', {
+    type: 'button', className: 'danger', 'aria-label': `Deactivate ${user.username}`,
+    onclick: (event) => deactivateUser(user, event.currentTarget),
+  }, 'Deactivate');
+  return h('tr', { dataset: { userId: user.id } },
+    h('td', {}, user.username, user.id === session.user.id ? ' (you)' : ''),
+    h('td', {}, user.email),
+    h('td', {}, role),
+    h('td', {}, user.is_active ? 'yes' : 'no'),
+    h('td', {}, user.is_active ? deactivate : ''));
+}
+
+async function createUser(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  try {
+    const { data } = await api.post('/api/auth/users/', formValues(form));
+    form.reset();
+    clearErrors(form);
+    toast(`User ${data.username} created`);
+    await changed();
+  } catch (error) {
+    showErrors(form, error);
+  }
+}
+
+async function changeRole(user, select) {
+  try {
+    await api.put(`/api/auth/users/${user.id}/role/`, { role: select.value });
+    toast(`${user.username} is now ${select.value === 'admin' ? 'an admin' : 'a user'}`);
+  } catch (error) {
+    toast(error.message, { kind: 'error' });  // e.g. 409: the last active admin
+  }
+  await changed();
+}
+
+/** Two steps, as for deleting a task. */
+async function deactivateUser(user, button) {
+  if (!button.dataset.armed) {
+    button.dataset.armed = 'yes';
+    button.textContent = 'Really deactivate?';
+    return;
+  }
+  try {
+    await api.delete(`/api/auth/users/${user.id}/`);
+    toast(`${user.username} deactivated`);
+  } catch (error) {
+    toast(error.message, { kind: 'error' });
+  }
+  await changed();
+}
