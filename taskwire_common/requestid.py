@@ -5,6 +5,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import urlencode
 
 from flask import Flask, g, request
 
@@ -14,6 +15,15 @@ VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 def current_request_id() -> str | None:
     return g.get("request_id")
+
+
+def loggable_path() -> str:
+    """The path and query, with a token (WebSocket handshakes carry one in ?token=) masked."""
+    if "token" not in request.args:
+        return request.full_path.rstrip("?")
+    query = urlencode([(name, "***" if name == "token" else value)
+                       for name, value in request.args.items(multi=True)])
+    return f"{request.path}?{query}"
 
 
 def register_request_id(app: Flask, logger: logging.Logger) -> None:
@@ -29,6 +39,6 @@ def register_request_id(app: Flask, logger: logging.Logger) -> None:
         if request_id:
             response.headers[HEADER] = request_id
         elapsed_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-        logger.info("%s %s %s %.1fms request_id=%s", request.method, request.full_path.rstrip("?"),
+        logger.info("%s %s %s %.1fms request_id=%s", request.method, loggable_path(),
                     response.status_code, elapsed_ms, request_id)
         return response

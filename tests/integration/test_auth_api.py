@@ -213,3 +213,10 @@ def test_text_that_cannot_be_stored_is_a_400_naming_the_field(client, text):
 def test_nul_in_a_query_parameter_is_a_400_naming_it(client, admin_token):
     response = client.get("/api/auth/users/?q=%00", headers=bearer(admin_token))
     assert response.status_code == 400 and "q" in response.json["errors"]
+
+
+def test_a_token_in_the_query_string_never_reaches_the_log(client, caplog):
+    with caplog.at_level("INFO"):
+        client.get("/api/auth/me/?token=secret.jwt.value&x=1")
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "/api/auth/me/?token=%2A%2A%2A&x=1" in logged and "secret.jwt.value" not in logged
