@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 STACK := $(PY) -m stack
 TEST_DIRS := $(wildcard tests/unit tests/integration tests/e2e)
 
-.PHONY: venv infra up start stop status test superuser migrate logs
+.PHONY: venv infra up start stop status test superuser migrate logs bench
 
 venv: $(STAMP)
 
@@ -47,3 +47,10 @@ superuser: venv infra
 
 test: venv infra
 	$(PY) -m pytest $(TEST_DIRS)
+
+# The benchmarks on their own stack (the bench profile); wrk comes from the OS packages.
+bench: venv infra
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
+		{ echo "bench: install wrk (Debian: apt-get install wrk)"; exit 1; }
+	$(PY) -m bench $(BENCH_ARGS)
