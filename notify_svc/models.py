@@ -23,6 +23,7 @@ class Notification(db.Model):
     event_type: Mapped[str] = mapped_column(String(100), nullable=False)
     event_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), nullable=False)
 
+    __mapper_args__ = {"eager_defaults": True}  # created_at comes back in the INSERT's RETURNING
     __table_args__ = (
         Index("ix_notifications_user_created_at", "user", "created_at", "id"),
         Index("ix_notifications_user_unread", "user", postgresql_where=text("NOT is_read")),

@@ -19,30 +19,34 @@ def notification_json(notification: Notification) -> dict:
     return NotificationSchema().dump(notification)
 
 
-def claim_event(event_id: str) -> bool:
-    """Record the event as processed in this transaction; False if it already was."""
+def claim_events(event_ids: list[str]) -> set[str]:
+    """Record the events as processed in this transaction; returns those not processed before."""
     claimed = db.session.execute(
-        insert(ProcessedEvent).values(event_id=event_id).on_conflict_do_nothing().returning(ProcessedEvent.event_id)
-    ).first()
-    return claimed is not None
+        insert(ProcessedEvent).values([{"event_id": event_id} for event_id in event_ids])
+        .on_conflict_do_nothing().returning(ProcessedEvent.event_id))
+    return set(claimed.scalars())
 
 
-def handle_task_event(event: dict) -> list[Notification]:
-    """Store the event's notifications and their `notification.created` events in one transaction."""
-    if not claim_event(event["id"]):
-        db.session.rollback()
+def handle_task_events(events: list[dict]) -> list[Notification]:
+    """Store the notifications of every event not seen before, and a `notification.created` for each,
+    in one transaction. An event that notifies nobody needs no record: handling it twice changes nothing."""
+    unique = {event["id"]: event for event in events}
+    notices = {event_id: notices_for(event) for event_id, event in unique.items()}
+    to_claim = [event_id for event_id, found in notices.items() if found]
+    if not to_claim:
         return []
+    claimed = claim_events(to_claim)
     notifications = [
-        Notification(user=notice.user, message=notice.message, task_id=event["data"]["task"].get("id"),
-                     event_type=event["type"], event_id=event["id"], is_read=False)
-        for notice in notices_for(event)
+        Notification(user=notice.user, message=notice.message, task_id=unique[event_id]["data"]["task"].get("id"),
+                     event_type=unique[event_id]["type"], event_id=event_id, is_read=False)
+        for event_id in to_claim if event_id in claimed for notice in notices[event_id]
     ]
     db.session.add_all(notifications)
     db.session.flush()
     for notification in notifications:
-        db.session.refresh(notification)
         record_event(new_event(topology.NOTIFICATION_CREATED, EVENT_SOURCE,
-                               {"notification": notification_json(notification)}, event.get("requestid")))
+                               {"notification": notification_json(notification)},
+                               unique[notification.event_id].get("requestid")))
     db.session.commit()
     return notifications
 

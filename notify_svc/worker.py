@@ -4,7 +4,7 @@ from taskwire_common.consumer import EventConsumer, run_until_signalled
 from taskwire_common.logs import configure_logging
 
 from .app import create_app
-from .services import handle_task_event
+from .services import handle_task_events
 
 
 def main() -> None:
@@ -12,9 +12,9 @@ def main() -> None:
     settings = app.config["TASKWIRE_SETTINGS"]
     configure_logging(settings.log_level)
 
-    def handle(event: dict) -> None:
+    def handle(events: list[dict]) -> None:
         with app.app_context():
-            handle_task_event(event)
+            handle_task_events(events)
 
     run_until_signalled(EventConsumer(settings.amqp_url, topology.NOTIFY_TASKS_QUEUE, handle))
 

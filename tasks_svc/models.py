@@ -32,6 +32,8 @@ class Task(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                                  server_default=func.now())
 
+    # created_at and updated_at come back in the INSERT's RETURNING, not in a second query.
+    __mapper_args__ = {"eager_defaults": True}
     __table_args__ = (
         # A user's list: their tasks by status, in due-date order.
         Index("ix_tasks_assigned_user_status_due_date", "assigned_user", "status", "due_date", "id"),

@@ -1,6 +1,6 @@
 """`python -m tasks_svc.worker`: keeps the local user directory current from users_svc's `user.*` events."""
 from broker import topology
-from taskwire_common.consumer import EventConsumer, run_until_signalled
+from taskwire_common.consumer import EventConsumer, one_at_a_time, run_until_signalled
 from taskwire_common.logs import configure_logging
 
 from .app import create_app
@@ -21,7 +21,7 @@ def main() -> None:
         with app.app_context():
             load_snapshot(settings.users_service_url)
 
-    run_until_signalled(EventConsumer(settings.amqp_url, topology.TASKS_USERS_QUEUE, handle,
+    run_until_signalled(EventConsumer(settings.amqp_url, topology.TASKS_USERS_QUEUE, one_at_a_time(handle),
                                       on_connected=load_missed_users))
 
 

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import db
 
-# NOTIFY is transactional: the relay is woken exactly when the change commits.
 NOTIFY_CHANNEL = "taskwire_outbox"
 
 
@@ -29,10 +28,27 @@ class OutboxEvent(db.Model):
     )
 
 
+# A trigger, not a call in the code, wakes the relay: no write can forget it, and it costs no
+# extra round trip. NOTIFY is transactional, so the relay wakes exactly when the change commits.
+# Migrations run these; never edit them in place (a change is a new trigger and a new migration).
+CREATE_NOTIFY_TRIGGER = f"""
+CREATE FUNCTION taskwire_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{NOTIFY_CHANNEL}', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER outbox_events_notify AFTER INSERT ON outbox_events
+    FOR EACH STATEMENT EXECUTE FUNCTION taskwire_outbox_notify();
+"""
+DROP_NOTIFY_TRIGGER = """
+DROP TRIGGER outbox_events_notify ON outbox_events;
+DROP FUNCTION taskwire_outbox_notify();
+"""
+
+
 def record_event(event: dict) -> None:
     """Add the event to the current transaction; it is published only if that transaction commits."""
     db.session.add(OutboxEvent(event_id=event["id"], routing_key=event["type"], payload=event))
-    db.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
 
 
 def outbox_lag() -> dict:

@@ -17,11 +17,17 @@ class PageArgsSchema(ma.Schema):
     page_size = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=MAX_PAGE_SIZE))
 
 
-def fetch_page(statement: Select, page: int, page_size: int) -> tuple[list, int]:
-    """One page of the statement's rows, and how many rows there are in all."""
+def fetch_page(statement: Select, page: int, page_size: int, as_dicts: bool = False) -> tuple[list, int]:
+    """One page of the statement's results (ORM objects, or plain dicts of a Core select) and the total.
+
+    A page that is not full tells the total by itself, so the COUNT runs only when it must.
+    """
+    result = db.session.execute(statement.limit(page_size).offset((page - 1) * page_size))
+    items = [dict(row) for row in result.mappings()] if as_dicts else list(result.scalars())
+    if len(items) < page_size and (items or page == 1):
+        return items, (page - 1) * page_size + len(items)
     total = db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
-    rows = db.session.execute(statement.limit(page_size).offset((page - 1) * page_size)).scalars().all()
-    return list(rows), total
+    return items, total
 
 
 def pagination_headers(total: int, page: int, page_size: int) -> dict[str, str]:

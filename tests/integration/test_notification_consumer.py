@@ -7,7 +7,7 @@ import pika
 import pytest
 
 from broker import topology
-from notify_svc.services import handle_task_event
+from notify_svc.services import handle_task_events
 from taskwire_common.consumer import EventConsumer
 from taskwire_common.messaging import ConfirmingPublisher, connection_parameters
 from tests.support import wait_for
@@ -45,11 +45,11 @@ def publish(it_env):
 
 @pytest.fixture
 def notify_consumer(it_env, notify_db, notify_queue):
-    """The worker's consumer in a thread; `consumer.handled` counts messages handled without error."""
-    def handle(event):
+    """The worker's consumer in a thread; `consumer.handled` counts messages in batches handled without error."""
+    def handle(events):
         with notify_db.app_context():
-            handle_task_event(event)
-        consumer.handled += 1
+            handle_task_events(events)
+        consumer.handled += len(events)
 
     consumer = EventConsumer(it_env["AMQP_URL"], topology.NOTIFY_TASKS_QUEUE, handle)
     consumer.handled = 0

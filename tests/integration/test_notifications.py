@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import text
 
-from notify_svc.services import handle_task_event
+from notify_svc.services import handle_task_events
 from taskwire_common.db import db
 from tests.support import bearer, make_token
 
@@ -22,7 +22,7 @@ def task_change_events(tasks_client, people, task_events):
 
 def handle(notify_app, event):
     with notify_app.app_context():
-        return handle_task_event(event)
+        return handle_task_events([event])
 
 
 def test_task_events_from_tasks_svc_become_the_expected_notifications(notify_db, task_change_events,
@@ -41,6 +41,14 @@ def test_task_events_from_tasks_svc_become_the_expected_notifications(notify_db,
 def test_an_event_handled_twice_makes_its_notifications_once(notify_db, task_change_events, stored_notifications):
     for event in task_change_events + task_change_events:
         handle(notify_db, event)
+    assert len(stored_notifications()) == 5
+
+
+def test_a_batch_with_repeats_inside_and_across_batches_makes_each_notification_once(
+        notify_db, task_change_events, stored_notifications):
+    with notify_db.app_context():
+        handle_task_events(task_change_events[:3] + task_change_events[:3])
+        handle_task_events(task_change_events)
     assert len(stored_notifications()) == 5
 
 
