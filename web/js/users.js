@@ -67,6 +67,7 @@ async function deactivateUser(user, button) {
   if (!button.dataset.armed) {
     button.dataset.armed = 'yes';
     button.textContent = 'Really deactivate?';
+    button.setAttribute('aria-label', `Really deactivate ${user.username}?`);
     return;
   }
   try {
