@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure nginx, PostgreSQL and RabbitMQ are installed and running, with Taskwire's role,
-# databases and vhosts. Idempotent; installs from the OS packages only as root on Debian.
+# databases and vhosts, and that Chromium (for the browser tests) is installed. Idempotent;
+# installs from the OS packages only as root on Debian.
 set -euo pipefail
 
 PG_ROLE=taskwire
@@ -29,6 +30,8 @@ install_missing() {
     command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
     command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
     python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
+    # Debian's Chromium for the web console's browser tests (Playwright drives it; it downloads no browser).
+    command -v chromium >/dev/null || missing+=(chromium)
     [ ${#missing[@]} -eq 0 ] && return 0
     if ! is_root || ! command -v apt-get >/dev/null; then
         die "missing: ${missing[*]}. Install them (Debian: apt-get install ${missing[*]}) and re-run."
