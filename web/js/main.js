@@ -54,7 +54,7 @@ function showView() {
 function onFeedMessage(message) {
   if (message.type === 'task_update') {
     announceTaskUpdate(message);
-    refreshSoon();
+    if (currentView() !== 'users') refreshSoon();  // (re-rendering users would disarm a pending confirm)
   } else if (message.type === 'notification') {
     announceNotification(message.notification);
     notificationArrived().catch(() => {});
