@@ -199,7 +199,7 @@ class Bench:
         user = self.user_ids()[3]
         publisher = ConfirmingPublisher(self.env["notify_svc"]["AMQP_URL"])
         publisher.connect()
-        first_id = 50_000_000 + random.Random(marker).randrange(1_000_000) * 100_000
+        first_id = 1_000_000_000 + random.Random(marker).randrange(1000) * 1_000_000  # int32, clear of real ids
         for number in range(count):
             publisher.publish(topology.TASK_CREATED, synthetic_task_event(marker, user, first_id + number))
         publisher.close()

@@ -8,7 +8,7 @@ from flask_smorest import abort
 
 from taskwire_common.auth import current_principal, login_required
 from taskwire_common.blueprint import Blueprint
-from taskwire_common.pagination import fetch_page, pagination_headers
+from taskwire_common.pagination import fetch_rows_page, pagination_headers
 
 from . import services
 from .models import Task
@@ -35,18 +35,17 @@ def refused(error: Exception):
 class Tasks(MethodView):
     decorators = [login_required]
 
-    @blp.arguments(TaskListArgsSchema, location="query")
+    @blp.arguments(TaskListArgsSchema(), location="query")
     @blp.response(200, TaskSchema(many=True))
     def get(self, args):
         """Tasks the caller may see, filtered, ordered and paginated."""
         page, page_size = args.pop("page"), args.pop("page_size")
-        rows, total = fetch_page(services.filtered_tasks(current_principal(), args), page, page_size,
-                                 as_dicts=True)
+        rows, total = fetch_rows_page(services.filtered_tasks(current_principal(), args), page, page_size)
         # The rows are the task JSON already (columns = fields); orjson writes them without a schema pass.
         return Response(orjson.dumps(rows), mimetype="application/json",
                         headers=pagination_headers(total, page, page_size))
 
-    @blp.arguments(TaskWriteSchema)
+    @blp.arguments(TaskWriteSchema())
     @blp.response(201, TaskSchema)
     def post(self, fields):
         """Create a task; a user's task is assigned to them."""

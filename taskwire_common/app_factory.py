@@ -65,7 +65,11 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
     if settings.database_url:
         app.config.update(
             SQLALCHEMY_DATABASE_URI=sqlalchemy_url(settings.database_url),
-            SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10,
+            # No pre-ping (a round trip per request): after a database restart the first query fails
+            # (a 503), SQLAlchemy drops the whole pool, and the next request gets a fresh connection.
+            # Connections beyond pool_size are closed on return: under load that is a new PostgreSQL
+            # backend per request. Size the pool for the concurrency a worker really sees.
+            SQLALCHEMY_ENGINE_OPTIONS={"pool_size": settings.db_pool_size, "max_overflow": 4,
                                        "connect_args": {"connect_timeout": 5}},
         )
         db.init_app(app)

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from .db import db
 
 MAX_PAGE_SIZE = 100
+TOTAL = "_total_rows"  # the window count's column in fetch_rows_page
 
 
 class PageArgsSchema(ma.Schema):
@@ -17,17 +18,36 @@ class PageArgsSchema(ma.Schema):
     page_size = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=MAX_PAGE_SIZE))
 
 
-def fetch_page(statement: Select, page: int, page_size: int, as_dicts: bool = False) -> tuple[list, int]:
-    """One page of the statement's results (ORM objects, or plain dicts of a Core select) and the total.
+def fetch_page(statement: Select, page: int, page_size: int) -> tuple[list, int]:
+    """One page of an ORM select's objects, and how many there are in all.
 
     A page that is not full tells the total by itself, so the COUNT runs only when it must.
     """
-    result = db.session.execute(statement.limit(page_size).offset((page - 1) * page_size))
-    items = [dict(row) for row in result.mappings()] if as_dicts else list(result.scalars())
+    items = list(db.session.execute(statement.limit(page_size).offset((page - 1) * page_size)).scalars())
     if len(items) < page_size and (items or page == 1):
         return items, (page - 1) * page_size + len(items)
-    total = db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
-    return items, total
+    return items, count_rows(db.session, statement)
+
+
+def fetch_rows_page(statement: Select, page: int, page_size: int) -> tuple[list[dict], int]:
+    """One page of a Core select as plain dicts, and the total, for hot read-only lists.
+
+    One query (the total rides along as a window count) on an autocommit connection: no
+    transaction to open, no ROLLBACK to send, one plan instead of two.
+    """
+    counted = statement.add_columns(func.count().over().label(TOTAL)).limit(page_size).offset((page - 1) * page_size)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        rows = [dict(row) for row in connection.execute(counted).mappings()]
+        if not rows:
+            return [], count_rows(connection, statement) if page > 1 else 0
+    total = rows[0][TOTAL]
+    for row in rows:
+        del row[TOTAL]
+    return rows, total
+
+
+def count_rows(executor, statement: Select) -> int:
+    return executor.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
 
 
 def pagination_headers(total: int, page: int, page_size: int) -> dict[str, str]:

@@ -60,6 +60,7 @@ class ServiceSettings:
     users_service_url: str
     jwt: JWTSettings
     max_body_bytes: int
+    db_pool_size: int
 
     @property
     def is_production(self) -> bool:
@@ -91,6 +92,7 @@ def read_service_settings(service: str, default_database: str | None) -> dict:
         users_service_url=env_str("USERS_SERVICE_URL", "http://127.0.0.1:8001").rstrip("/"),
         jwt=read_jwt_settings(),
         max_body_bytes=env_int("MAX_BODY_BYTES", 1024 * 1024),
+        db_pool_size=env_int("DB_POOL_SIZE", 16),
     )
 
 
