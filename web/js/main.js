@@ -167,6 +167,19 @@ function onTaskSaved(task, verb) {
   refresh();
 }
 
+/** After a change on the users page: names, the assignee picker and the table again (busy meanwhile). */
+async function reloadPeople() {
+  const table = $('#user-table');
+  table.setAttribute('aria-busy', 'true');
+  try {
+    await loadPeople();
+    fillAssigneeFilter();
+    await refresh();
+  } finally {
+    table.setAttribute('aria-busy', 'false');
+  }
+}
+
 async function main() {
   onSessionLost(() => endSession('Your session has ended. Please sign in again.'));
   setUpAuthForms();
@@ -175,7 +188,7 @@ async function main() {
   setUpBoard({ onMove: moveTask, onEdit: openTaskForm });
   setUpTaskForm({ onSaved: onTaskSaved });
   setUpNotifications();
-  setUpUsers({ onChange: async () => { await loadPeople(); fillAssigneeFilter(); await refresh(); } });
+  setUpUsers({ onChange: reloadPeople });
   for (const button of $$('[data-action="new-task"]')) button.addEventListener('click', () => openTaskForm());
   window.addEventListener('hashchange', () => { if (session.token) showView(); });
   if (await restore()) await enterApp();

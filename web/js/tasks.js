@@ -39,8 +39,12 @@ export async function loadPeople() {
   people.clear();
   if (session.user) people.set(session.user.id, session.user);
   if (!isAdmin()) return;
-  const { data } = await api.get('/api/auth/users/', { page_size: 100 });
-  for (const user of data) people.set(user.id, user);
+  // Every page: any user may be an assignee, and a name must never fall back to an id.
+  for (let page = 1; ; page += 1) {
+    const { data, links } = await api.get('/api/auth/users/', { page, page_size: 100 });
+    for (const user of data) people.set(user.id, user);
+    if (!links.next || page >= 100) break;
+  }
 }
 
 export function personName(id) {

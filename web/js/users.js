@@ -12,11 +12,19 @@ export function setUpUsers({ onChange }) {
   $('#user-form').addEventListener('submit', createUser);
 }
 
+const USERS_PAGE = 100;
+
+/** The newest users (the API lists by id, so the last page): a user just created is always in view. */
 export async function renderUsers() {
-  const { data, total } = await api.get('/api/auth/users/', { page_size: 100 });
+  let { data, total, links } = await api.get('/api/auth/users/', { page_size: USERS_PAGE });
+  if (links.last && total > USERS_PAGE) {
+    ({ data, total } = await api.get('/api/auth/users/', { page_size: USERS_PAGE,
+                                                          page: Math.ceil(total / USERS_PAGE) }));
+  }
   const rows = data.map(userRow);
   if (total > data.length) {
-    rows.push(h('tr', {}, h('td', { colspan: 5, className: 'empty' }, `The first ${data.length} of ${total} users.`)));
+    rows.push(h('tr', {}, h('td', { colspan: 5, className: 'empty' },
+      `The newest ${data.length} of ${total} users.`)));
   }
   $('#user-table tbody').replaceChildren(...rows);
 }
