@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import insert
 from broker import topology
 from taskwire_common.db import db
 from taskwire_common.events import new_event
-from taskwire_common.outbox import record_event
+from taskwire_common.outbox import record_events
 
 from .config import EVENT_SOURCE
 from .models import Notification, ProcessedEvent
@@ -43,10 +43,10 @@ def handle_task_events(events: list[dict]) -> list[Notification]:
     ]
     db.session.add_all(notifications)
     db.session.flush()
-    for notification in notifications:
-        record_event(new_event(topology.NOTIFICATION_CREATED, EVENT_SOURCE,
-                               {"notification": notification_json(notification)},
-                               unique[notification.event_id].get("requestid")))
+    record_events([new_event(topology.NOTIFICATION_CREATED, EVENT_SOURCE,
+                             {"notification": notification_json(notification)},
+                             unique[notification.event_id].get("requestid"))
+                   for notification in notifications])
     db.session.commit()
     return notifications
 

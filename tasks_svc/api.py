@@ -40,7 +40,9 @@ class Tasks(MethodView):
     def get(self, args):
         """Tasks the caller may see, filtered, ordered and paginated."""
         page, page_size = args.pop("page"), args.pop("page_size")
-        rows, total = fetch_rows_page(services.filtered_tasks(current_principal(), args), page, page_size)
+        principal = current_principal()
+        rows, total = fetch_rows_page(services.filtered_tasks(principal, args), page, page_size,
+                                      few_rows=not principal.is_admin)  # a user's own tasks are few
         # The rows are the task JSON already (columns = fields); orjson writes them without a schema pass.
         return Response(orjson.dumps(rows), mimetype="application/json",
                         headers=pagination_headers(total, page, page_size))
@@ -50,9 +52,10 @@ class Tasks(MethodView):
     def post(self, fields):
         """Create a task; a user's task is assigned to them."""
         try:
-            return services.create_task(current_principal(), fields)
+            task = services.create_task(current_principal(), fields)
         except (services.Forbidden, services.InvalidAssignee) as error:
             refused(error)
+        return Response(orjson.dumps(task), status=201, mimetype="application/json")  # dumped once, as the event
 
 
 @blp.route("/<int:task_id>/")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, insert, or_, select
 
 from broker import topology
 from taskwire_common.auth import Principal
@@ -86,15 +86,19 @@ def publish(event_type: str, principal: Principal, data: dict) -> None:
     record_event(new_event(event_type, EVENT_SOURCE, data, current_request_id()))
 
 
-def create_task(principal: Principal, fields: dict) -> Task:
+def create_task(principal: Principal, fields: dict) -> dict:
+    """Insert the task and its event in one transaction; returns the task JSON.
+
+    Two statements and a commit, no ORM unit of work: creating is the hot write path.
+    """
     assignee = fields.get("assigned_user")
     if assignee is None:
         assignee = default_assignee(principal)
     check_assignee(principal, assignee)
-    task = Task(**{**fields, "assigned_user": assignee}, created_by=principal.user_id)
-    db.session.add(task)
-    db.session.flush()
-    publish(topology.TASK_CREATED, principal, {"task": task_json(task)})
+    values = {**fields, "assigned_user": assignee, "created_by": principal.user_id}
+    row = db.session.execute(insert(Task).values(values).returning(*Task.__table__.columns)).mappings().one()
+    task = TaskSchema().dump(row)
+    publish(topology.TASK_CREATED, principal, {"task": task})
     db.session.commit()
     return task
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, String, Uuid, func, select, text
+from sqlalchemy import BigInteger, DateTime, Identity, Index, String, Uuid, func, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,8 +47,15 @@ DROP FUNCTION taskwire_outbox_notify();
 
 
 def record_event(event: dict) -> None:
-    """Add the event to the current transaction; it is published only if that transaction commits."""
-    db.session.add(OutboxEvent(event_id=event["id"], routing_key=event["type"], payload=event))
+    """Write the event in the current transaction; it is published only if that transaction commits."""
+    record_events([event])
+
+
+def record_events(events: list[dict]) -> None:
+    """Write several events in the current transaction, in this order, with one statement."""
+    if events:
+        db.session.execute(insert(OutboxEvent).values(
+            [{"event_id": event["id"], "routing_key": event["type"], "payload": event} for event in events]))
 
 
 def outbox_lag() -> dict:

@@ -29,21 +29,27 @@ def fetch_page(statement: Select, page: int, page_size: int) -> tuple[list, int]
     return items, count_rows(db.session, statement)
 
 
-def fetch_rows_page(statement: Select, page: int, page_size: int) -> tuple[list[dict], int]:
+def fetch_rows_page(statement: Select, page: int, page_size: int, few_rows: bool) -> tuple[list[dict], int]:
     """One page of a Core select as plain dicts, and the total, for hot read-only lists.
 
-    One query (the total rides along as a window count) on an autocommit connection: no
-    transaction to open, no ROLLBACK to send, one plan instead of two.
+    On an autocommit connection: no transaction to open, no ROLLBACK to send. When the
+    caller knows the rows are few (one user's tasks), the total rides along as a window
+    count: one query, one plan. Over many rows a window count would visit every one of
+    them, so there a separate COUNT runs, and only when the page is full.
     """
-    counted = statement.add_columns(func.count().over().label(TOTAL)).limit(page_size).offset((page - 1) * page_size)
+    window = func.count().over().label(TOTAL)
+    query = (statement.add_columns(window) if few_rows else statement)
+    query = query.limit(page_size).offset((page - 1) * page_size)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        rows = [dict(row) for row in connection.execute(counted).mappings()]
-        if not rows:
-            return [], count_rows(connection, statement) if page > 1 else 0
-    total = rows[0][TOTAL]
-    for row in rows:
-        del row[TOTAL]
-    return rows, total
+        rows = [dict(row) for row in connection.execute(query).mappings()]
+        if few_rows and rows:
+            total = rows[0][TOTAL]
+            for row in rows:
+                del row[TOTAL]
+            return rows, total
+        if len(rows) < page_size and (rows or page == 1):
+            return rows, (page - 1) * page_size + len(rows)
+        return rows, count_rows(connection, statement)
 
 
 def count_rows(executor, statement: Select) -> int:

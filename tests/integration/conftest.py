@@ -26,26 +26,36 @@ def it_env():
         yield IT_ENV
 
 
-@pytest.fixture(scope="session")
-def users_app(it_env):
-    from users_svc.app import create_app
+def migrated_app(service, database_url: str):
+    """A service's app on its own integration database, migrated to the latest revision."""
+    import dataclasses
+    import importlib
 
-    app = create_app()
+    app_module = importlib.import_module(f"{service}.app")
+    settings = importlib.import_module(f"{service}.config").load_settings()
+    app = app_module.create_app(dataclasses.replace(settings, database_url=database_url))
     with app.app_context():
         upgrade()
     return app
 
 
+def emptied(app, tables: str):
+    with app.app_context():
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY"))
+        db.session.commit()
+    return app
+
+
+@pytest.fixture(scope="session")
+def users_app(it_env):
+    return migrated_app("users_svc", it_env["DATABASE_URL"])
+
+
 @pytest.fixture(autouse=True)
 def clean_users_db(request):
-    if "users_app" not in request.fixturenames:
-        yield
-        return
-    app = request.getfixturevalue("users_app")
-    with app.app_context():
-        db.session.execute(text(f"TRUNCATE {USERS_TABLES} RESTART IDENTITY CASCADE"))
-        db.session.commit()
-    yield
+    """Every test that uses users_svc starts from empty tables."""
+    if "users_app" in request.fixturenames:
+        emptied(request.getfixturevalue("users_app"), USERS_TABLES)
 
 
 @pytest.fixture
@@ -175,23 +185,12 @@ TASKS_TABLES = "tasks, directory_users, outbox_events"
 
 @pytest.fixture(scope="session")
 def tasks_app(it_env):
-    import dataclasses
-
-    from tasks_svc.app import create_app
-    from tasks_svc.config import load_settings
-
-    app = create_app(dataclasses.replace(load_settings(), database_url=TASKS_DATABASE_URL))
-    with app.app_context():
-        upgrade()
-    return app
+    return migrated_app("tasks_svc", TASKS_DATABASE_URL)
 
 
 @pytest.fixture
 def tasks_db(tasks_app):
-    with tasks_app.app_context():
-        db.session.execute(text(f"TRUNCATE {TASKS_TABLES} RESTART IDENTITY"))
-        db.session.commit()
-    return tasks_app
+    return emptied(tasks_app, TASKS_TABLES)
 
 
 @pytest.fixture
@@ -237,23 +236,12 @@ NOTIFY_TABLES = "notifications, processed_events, outbox_events"
 
 @pytest.fixture(scope="session")
 def notify_app(it_env):
-    import dataclasses
-
-    from notify_svc.app import create_app
-    from notify_svc.config import load_settings
-
-    app = create_app(dataclasses.replace(load_settings(), database_url=NOTIFY_DATABASE_URL))
-    with app.app_context():
-        upgrade()
-    return app
+    return migrated_app("notify_svc", NOTIFY_DATABASE_URL)
 
 
 @pytest.fixture
 def notify_db(notify_app):
-    with notify_app.app_context():
-        db.session.execute(text(f"TRUNCATE {NOTIFY_TABLES} RESTART IDENTITY"))
-        db.session.commit()
-    return notify_app
+    return emptied(notify_app, NOTIFY_TABLES)
 
 
 @pytest.fixture

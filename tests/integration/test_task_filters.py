@@ -104,3 +104,11 @@ def test_bad_parameters_are_a_400_naming_them(tasks_client, seeded, query, param
 def test_bytes_that_are_not_utf8_in_a_query_are_read_as_replacement_characters(tasks_client, seeded):
     response = tasks_client.get("/api/tasks/?q=%ED%A0%80%FF", headers=bearer(seeded["root"]))
     assert response.status_code == 200 and response.json == []
+
+
+@pytest.mark.parametrize("page,titles_expected,total", [(1, ["Review PR", "Write report"], "3"),
+                                                        (2, ["Fix login bug"], "3"), (5, [], "3")])
+def test_a_users_pages_carry_the_same_total(tasks_client, seeded, page, titles_expected, total):
+    response = tasks_client.get(f"/api/tasks/?page_size=2&page={page}", headers=bearer(seeded["ann"]))
+    assert [t["title"] for t in response.json] == titles_expected
+    assert response.headers["X-Total-Count"] == total
