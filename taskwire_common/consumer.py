@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from broker import topology
 
-from .messaging import Backoff, connection_parameters
+from .messaging import Backoff, connection_parameters, run_reconnecting
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +54,9 @@ class EventConsumer:
         self.stop = threading.Event()
 
     def run(self) -> None:
-        backoff = Backoff()
-        while not self.stop.is_set():
-            try:
-                self._consume(backoff)
-            except (pika.exceptions.AMQPError, OSError, OperationalError) as exc:
-                # OSError covers requests' errors from a snapshot loaded in on_connected.
-                log.warning("consumer of %s interrupted (%s: %s); reconnecting", self.queue,
-                            type(exc).__name__, exc)
-                backoff.wait(self.stop)
+        # OSError covers requests' errors from a snapshot loaded in on_connected.
+        run_reconnecting(self._consume, self.stop, (pika.exceptions.AMQPError, OSError, OperationalError),
+                         f"consumer of {self.queue}")
         log.info("consumer of %s stopped", self.queue)
 
     def _consume(self, backoff: Backoff) -> None:

@@ -43,6 +43,22 @@ class Backoff:
         stop.wait(self.next_delay())
 
 
+def run_reconnecting(serve, stop: threading.Event, errors: tuple, name: str, on_error=None) -> None:
+    """Call serve(backoff) until stopped; after one of `errors`, report it and retry with back-off.
+
+    serve opens its connections, resets the back-off once they work, and returns when stopped.
+    """
+    backoff = Backoff()
+    while not stop.is_set():
+        try:
+            serve(backoff)
+        except errors as exc:
+            if on_error:
+                on_error(exc)
+            log.warning("%s interrupted (%s: %s); reconnecting", name, type(exc).__name__, exc)
+            backoff.wait(stop)
+
+
 class ConfirmingPublisher:
     """One long-lived connection that publishes persistent events and waits for the broker's confirm.
 

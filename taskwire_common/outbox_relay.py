@@ -18,7 +18,7 @@ import psycopg2.extensions
 import psycopg2.extras
 
 from .logs import configure_logging
-from .messaging import Backoff, ConfirmingPublisher
+from .messaging import Backoff, ConfirmingPublisher, run_reconnecting
 from .outbox import NOTIFY_CHANNEL
 from .settings import refuse_development_defaults
 
@@ -48,14 +48,8 @@ class OutboxRelay:
 
     def run(self) -> None:
         """Serve until stopped, reconnecting to PostgreSQL and RabbitMQ with back-off."""
-        backoff = Backoff()
-        while not self.stop.is_set():
-            try:
-                self._serve(backoff)
-            except (psycopg2.Error, pika.exceptions.AMQPError, OSError) as exc:
-                log.warning("outbox relay lost a connection (%s: %s); retrying", type(exc).__name__, exc)
-                self.publisher.close()
-                backoff.wait(self.stop)
+        run_reconnecting(self._serve, self.stop, (psycopg2.Error, pika.exceptions.AMQPError, OSError),
+                         "outbox relay", on_error=lambda _error: self.publisher.close())
         self.publisher.close()
         log.info("outbox relay stopped")
 

@@ -20,7 +20,7 @@ import requests
 from broker import topology
 
 from .auth import Principal
-from .messaging import Backoff, connection_parameters
+from .messaging import Backoff, connection_parameters, run_reconnecting
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +85,12 @@ class RevocationFeed:
         return (True, "synced") if self.synced else (False, self.last_error)
 
     def run(self) -> None:
-        backoff = Backoff()
-        while not self.stop_event.is_set():
-            try:
-                self._follow(backoff)
-            except (pika.exceptions.AMQPError, requests.RequestException, OSError, ValueError) as exc:
-                self.synced = False
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("revocation feed interrupted (%s); re-syncing", self.last_error)
-                backoff.wait(self.stop_event)
+        run_reconnecting(self._follow, self.stop_event,
+                         (pika.exceptions.AMQPError, requests.RequestException, OSError, ValueError),
+                         "revocation feed", on_error=self._lost)
+
+    def _lost(self, error: Exception) -> None:
+        self.synced, self.last_error = False, f"{type(error).__name__}: {error}"
 
     def _follow(self, backoff: Backoff) -> None:
         connection = pika.BlockingConnection(connection_parameters(self.amqp_url))

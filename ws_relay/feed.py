@@ -13,7 +13,7 @@ import pika
 import pika.exceptions
 
 from broker import topology
-from taskwire_common.messaging import Backoff, connection_parameters
+from taskwire_common.messaging import Backoff, connection_parameters, run_reconnecting
 
 from .hub import Hub
 
@@ -42,14 +42,11 @@ class EventFeed:
         return True, {"sockets": len(self.hub)}
 
     def run(self) -> None:
-        backoff = Backoff()
-        while not self.stop_event.is_set():
-            try:
-                self._follow(backoff)
-            except (pika.exceptions.AMQPError, OSError) as exc:
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("event feed interrupted (%s); reconnecting", self.last_error)
-                backoff.wait(self.stop_event)
+        run_reconnecting(self._follow, self.stop_event, (pika.exceptions.AMQPError, OSError), "event feed",
+                         on_error=self._lost)
+
+    def _lost(self, error: Exception) -> None:
+        self.last_error = f"{type(error).__name__}: {error}"
 
     def _follow(self, backoff: Backoff) -> None:
         connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
