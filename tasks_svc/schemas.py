@@ -36,7 +36,7 @@ def user_id(**kwargs) -> ma.fields.Integer:
     return ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
-TITLE = validate.And(validate.Length(min=1, max=200), not_blank)
+TITLE = [validate.Length(min=1, max=200), not_blank]
 DESCRIPTION = validate.Length(max=10_000)
 
 

@@ -1,11 +1,13 @@
 """One error shape for every service: RFC 9457 problem details, never a stack trace."""
 from __future__ import annotations
 
+import http
 import logging
 
 import marshmallow as ma
 from flask import Flask, Response, json, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import OperationalError
 from webargs.flaskparser import FlaskParser, abort as webargs_abort
 from werkzeug.exceptions import HTTPException
@@ -71,12 +73,24 @@ class ProblemSchema(ma.Schema):
 
 
 class ProblemApi(Api):
-    """flask-smorest's Api, answering every error as problem details."""
+    """flask-smorest's Api, answering every error as problem details, and documenting them so."""
 
     ERROR_SCHEMA = ProblemSchema
 
     def _register_error_handlers(self):
         register_error_handlers(self._app)
+
+    def _register_responses(self):
+        """flask-smorest's component responses, with the content type errors really have."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 UNSTORABLE_TEXT = "Must not contain NUL characters or unpaired surrogates."

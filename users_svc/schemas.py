@@ -8,12 +8,18 @@ from taskwire_common.pagination import PageArgsSchema
 
 from .models import ROLES
 
-USERNAME = validate.And(
-    validate.Length(min=1, max=150),
-    validate.Regexp(r"^[\w.@+-]+\Z", error="Letters, digits and @/./+/-/_ only."),
-)
+
+def single_line(value: str) -> None:
+    # Python's "$" also matches before a final newline; the pattern alone would let "ann\n" in.
+    if "\n" in value:
+        raise ma.ValidationError("Letters, digits and @/./+/-/_ only.")
+
+
+# Lists, not validate.And: the OpenAPI document then shows each limit (length, pattern, format).
+USERNAME = [validate.Length(min=1, max=150), single_line,
+            validate.Regexp(r"^[\w.@+-]+$", error="Letters, digits and @/./+/-/_ only.")]
 PASSWORD = validate.Length(min=8, max=128)
-EMAIL = validate.And(validate.Length(max=254), validate.Email())
+EMAIL = [validate.Length(min=3, max=254), validate.Email()]
 
 
 class UserSchema(ma.Schema):

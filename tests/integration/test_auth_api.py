@@ -220,3 +220,9 @@ def test_a_token_in_the_query_string_never_reaches_the_log(client, caplog):
         client.get("/api/auth/me/?token=secret.jwt.value&x=1")
     logged = " ".join(record.getMessage() for record in caplog.records)
     assert "/api/auth/me/?token=%2A%2A%2A&x=1" in logged and "secret.jwt.value" not in logged
+
+
+def test_a_username_with_a_trailing_newline_is_refused(client):
+    body = {"username": "ann\n", "email": "ann@example.com", "password": "long-enough"}
+    response = client.post("/api/auth/register/", json=body)
+    assert response.status_code == 400 and "username" in response.json["errors"]
