@@ -59,6 +59,31 @@ def run_reconnecting(serve, stop: threading.Event, errors: tuple, name: str, on_
             backoff.wait(stop)
 
 
+def follow_exclusive_queue(amqp_url: str, routing_keys, stop: threading.Event, on_message, on_bound) -> None:
+    """A live feed for one process: a server-named exclusive queue bound to `routing_keys`.
+
+    on_bound() runs once the queue is bound (load a snapshot there: nothing published from
+    then on is missed); then every message body goes to on_message(body) until `stop` is set.
+    The queue dies with the connection; the caller reconnects (run_reconnecting) and re-binds.
+    """
+    connection = pika.BlockingConnection(connection_parameters(amqp_url))
+    try:
+        channel = connection.channel()
+        topology.declare(channel)
+        queue = channel.queue_declare(queue="", exclusive=True, auto_delete=True).method.queue
+        for routing_key in routing_keys:
+            channel.queue_bind(queue=queue, exchange=topology.EXCHANGE, routing_key=routing_key)
+        on_bound()
+        for method, _properties, body in channel.consume(queue, auto_ack=True, inactivity_timeout=1):
+            if stop.is_set():
+                break
+            if method is not None:
+                on_message(body)
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
 class ConfirmingPublisher:
     """One long-lived connection that publishes persistent events and waits for the broker's confirm.
 

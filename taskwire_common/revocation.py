@@ -17,10 +17,8 @@ import pika
 import pika.exceptions
 import requests
 
-from broker import topology
-
 from .auth import Principal
-from .messaging import Backoff, connection_parameters, run_reconnecting
+from .messaging import Backoff, follow_exclusive_queue, run_reconnecting
 
 log = logging.getLogger(__name__)
 
@@ -93,25 +91,15 @@ class RevocationFeed:
         self.synced, self.last_error = False, f"{type(error).__name__}: {error}"
 
     def _follow(self, backoff: Backoff) -> None:
-        connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
-        try:
-            channel = connection.channel()
-            topology.declare(channel)
-            queue = channel.queue_declare(queue="", exclusive=True, auto_delete=True).method.queue
-            channel.queue_bind(queue=queue, exchange=topology.EXCHANGE, routing_key="auth.#")
+        def synced():
             self._load_snapshot()
             self.synced, self.last_error = True, ""
             backoff.reset()
             log.info("revocation feed synced and listening")
-            for method, _properties, body in channel.consume(queue, auto_ack=True, inactivity_timeout=1):
-                if self.stop_event.is_set():
-                    break
-                if method is not None:
-                    self._apply_event(body)
+        try:
+            follow_exclusive_queue(self.amqp_url, ["auth.#"], self.stop_event, self._apply_event, synced)
         finally:
             self.synced = False
-            if connection.is_open:
-                connection.close()
 
     def _load_snapshot(self) -> None:
         response = requests.get(self.snapshot_url, timeout=5)

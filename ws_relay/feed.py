@@ -12,8 +12,7 @@ import threading
 import pika
 import pika.exceptions
 
-from broker import topology
-from taskwire_common.messaging import Backoff, connection_parameters, run_reconnecting
+from taskwire_common.messaging import Backoff, follow_exclusive_queue, run_reconnecting
 
 from .hub import Hub
 
@@ -49,25 +48,14 @@ class EventFeed:
         self.last_error = f"{type(error).__name__}: {error}"
 
     def _follow(self, backoff: Backoff) -> None:
-        connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
-        try:
-            channel = connection.channel()
-            topology.declare(channel)
-            queue = channel.queue_declare(queue="", exclusive=True, auto_delete=True).method.queue
-            for routing_key in ROUTING_KEYS:
-                channel.queue_bind(queue=queue, exchange=topology.EXCHANGE, routing_key=routing_key)
+        def listening():
             self.connected, self.last_error = True, ""
             backoff.reset()
-            log.info("event feed listening on %s", queue)
-            for method, _properties, body in channel.consume(queue, auto_ack=True, inactivity_timeout=1):
-                if self.stop_event.is_set():
-                    break
-                if method is not None:
-                    self._dispatch(body)
+            log.info("event feed listening")
+        try:
+            follow_exclusive_queue(self.amqp_url, ROUTING_KEYS, self.stop_event, self._dispatch, listening)
         finally:
             self.connected = False
-            if connection.is_open:
-                connection.close()
 
     def _dispatch(self, body: bytes) -> None:
         try:
