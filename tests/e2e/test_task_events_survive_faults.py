@@ -1,4 +1,5 @@
-"""No committed task change loses its event: not while RabbitMQ is down, not when the relay is killed."""
+"""No committed task change loses its event, whether RabbitMQ, the relay or PostgreSQL goes down; the API says 503."""
+import os
 import subprocess
 import threading
 
@@ -66,3 +67,31 @@ def test_killing_the_relay_mid_stream_loses_nothing(gateway, admin_session, user
     wait_for(lambda: set(ids) <= created_task_ids(task_tap), timeout=60, message="all 200 events")
     wait_for(lambda: "RUNNING" in supervisorctl("status", "taskwire:tasks_outbox"), timeout=10,
              message="the relay running again, restarted by supervisord")
+
+
+def postgres(action: str) -> None:
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action, *(
+        ["-m", "fast"] if action == "stop" else [])], check=True, capture_output=True)
+
+
+def test_while_postgresql_is_down_the_api_answers_503_and_recovers_by_itself(
+        gateway, admin_session, user, assign_to, task_tap):
+    assign_to(user)
+    postgres("stop")
+    try:
+        for path in ("/api/tasks/", "/api/notifications/", "/api/auth/me/"):
+            response = admin_session.get(gateway + path, timeout=10)
+            assert response.status_code == 503, (path, response.status_code)
+            assert response.headers["Content-Type"].startswith("application/problem+json")
+    finally:
+        postgres("start")
+
+    def create():
+        response = admin_session.post(f"{gateway}/api/tasks/", json={"title": "after the restart",
+                                                                     "assigned_user": user.id}, timeout=10)
+        assert response.status_code in (201, 503), response.text  # a pooled connection may still be stale
+        return response.json() if response.status_code == 201 else None
+    task = wait_for(create, timeout=30, interval=0.2, message="a create after PostgreSQL is back")
+    wait_for(lambda: task["id"] in created_task_ids(task_tap), timeout=30, message="its event published")
+    wait_until_healthy(gateway)
