@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import threading
 from typing import Callable
 
@@ -22,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from broker import topology
 
-from .messaging import Backoff, connection_parameters, run_reconnecting
+from .messaging import Backoff, connection_parameters, run_reconnecting, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +129,5 @@ def parse_event(body: bytes) -> dict | None:
 
 def run_until_signalled(consumer: EventConsumer) -> None:
     """Run a consumer in the foreground; SIGTERM or SIGINT stops it after the batch in hand."""
-
-    def request_stop(signum, _frame):
-        log.info("consumer received signal %d; stopping", signum)
-        consumer.stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop_on_signals(consumer.stop, f"consumer of {consumer.queue}")
     consumer.run()

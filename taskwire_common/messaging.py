@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import signal
 import threading
 
 import pika
@@ -41,6 +42,17 @@ class Backoff:
 
     def wait(self, stop: threading.Event) -> None:
         stop.wait(self.next_delay())
+
+
+def stop_on_signals(stop: threading.Event, name: str) -> None:
+    """SIGTERM or SIGINT sets `stop`: a foreground loop finishes the work in hand, then returns."""
+
+    def request_stop(signum, _frame):
+        log.info("%s received signal %d; stopping", name, signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
 
 
 def run_reconnecting(serve, stop: threading.Event, errors: tuple, name: str, on_error=None) -> None:

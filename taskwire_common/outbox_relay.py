@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import select
-import signal
 import threading
 import time
 
@@ -18,7 +17,7 @@ import psycopg2.extensions
 import psycopg2.extras
 
 from .logs import configure_logging
-from .messaging import Backoff, ConfirmingPublisher, run_reconnecting
+from .messaging import Backoff, ConfirmingPublisher, run_reconnecting, stop_on_signals
 from .outbox import NOTIFY_CHANNEL
 from .settings import refuse_development_defaults
 
@@ -131,11 +130,5 @@ def main(settings) -> None:
     configure_logging(settings.log_level)
     refuse_development_defaults(settings)
     relay = OutboxRelay(settings.database_url, settings.amqp_url)
-
-    def request_stop(signum, _frame):
-        log.info("outbox relay received signal %d; stopping", signum)
-        relay.stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop_on_signals(relay.stop, "outbox relay")
     relay.run()
