@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 STACK := $(PY) -m stack
 TEST_DIRS := $(wildcard tests/unit tests/integration tests/e2e)
 
-.PHONY: venv infra up start stop status test superuser migrate logs bench
+.PHONY: venv infra up start stop status test superuser migrate logs bench chaos
 
 venv: $(STAMP)
 
@@ -54,3 +54,7 @@ bench: venv infra
 		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
 		{ echo "bench: install wrk (Debian: apt-get install wrk)"; exit 1; }
 	$(PY) -m bench $(BENCH_ARGS)
+
+# The long fault run, the long API fuzz and the soak, on their own stack (the chaos profile).
+chaos: venv infra
+	$(PY) -m chaos $(CHAOS_ARGS)
