@@ -8,7 +8,7 @@ PG_ROLE=taskwire
 DATABASES="users_db tasks_db notifications_db
 users_db_test tasks_db_test notifications_db_test
 users_db_it tasks_db_it notifications_db_it"
-VHOSTS="taskwire taskwire_test taskwire_it taskwire_bench taskwire_console taskwire_chaos"
+VHOSTS="taskwire taskwire_test taskwire_it taskwire_bench taskwire_console taskwire_chaos taskwire_soak"
 
 export PATH="$PATH:/usr/sbin:/sbin"
 say() { echo "ensure-infra: $*"; }
