@@ -18,6 +18,7 @@ def create_app(settings: RelaySettings | None = None) -> Flask:
     app = create_service_app(__name__, settings, ServiceParts(
         title="Taskwire WebSocket relay", api_prefix="/ws", background=[feed], checks={"events": feed.health}))
     app.extensions["ws_relay.hub"] = hub
+    app.extensions["ws_relay.feed"] = feed
     # No ping_interval here: the relay's Sender pings, so that one greenlet writes to each socket.
     app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": 64 * 1024}
     app.register_blueprint(bp)

@@ -1,7 +1,10 @@
 """This relay process's own feed of events: an exclusive queue, consumed by one connection started after fork.
 
 The queue lives as long as the process's connection: the relay pushes what happens while
-clients are connected; a client that reconnects fetches the current state over HTTP.
+clients are connected; a client that reconnects fetches the current state over HTTP. So that
+no connected client misses an event in silence, losing the feed closes every socket (1012),
+and while the feed is down new handshakes are refused (1013): a client connected is a client
+that gets every later event.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import pika.exceptions
 
 from taskwire_common.messaging import Backoff, follow_exclusive_queue, run_reconnecting
 
-from .hub import Hub
+from .hub import SERVICE_RESTART, Hub
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,10 @@ class EventFeed:
         try:
             follow_exclusive_queue(self.amqp_url, ROUTING_KEYS, self.stop_event, self._dispatch, listening)
         finally:
-            self.connected = False
+            if self.connected:
+                self.connected = False
+                # Events routed while the queue is gone are lost to this process's sockets: say so.
+                self.hub.close_all(SERVICE_RESTART, "The event feed was interrupted; reconnect and re-fetch")
 
     def _dispatch(self, body: bytes) -> None:
         try:

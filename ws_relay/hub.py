@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 UNAUTHORIZED = 4401  # the HTTP 401 of WebSocket close codes, as clients of the old system expect
 FORBIDDEN_ORIGIN = 4403
-TRY_AGAIN_LATER = 1013  # RFC 6455: the client is too slow for us
+TRY_AGAIN_LATER = 1013  # RFC 6455: the client is too slow for us, or the relay cannot serve it yet
+SERVICE_RESTART = 1012  # RFC 6455: the relay lost its event feed; reconnect and fetch the current state
 PING_TIMEOUT = 1008  # policy violation: no pong to our last ping
 
 
@@ -98,6 +99,12 @@ class Hub:
             for connection in recipients:
                 connection.offer(message)
         return len(recipients)
+
+    def close_all(self, code: int, reason: str) -> None:
+        with self._lock:
+            connections = [c for user in self._by_user.values() for c in user]
+        for connection in connections:
+            connection.close(code, reason)
 
     def revoke(self, revocation: dict) -> None:
         """Close at once the sockets whose token was just revoked (`auth.token_revoked`)."""

@@ -62,6 +62,11 @@ def serve(ws, wants_task_events: bool) -> None:
     hub: Hub = current_app.extensions["ws_relay.hub"]
     connection = Connection(principal, wants_task_events, settings.send_queue_size)
     hub.add(connection)
+    # Checked after joining the hub: a feed lost from here on closes this socket with the others.
+    if not current_app.extensions["ws_relay.feed"].connected:
+        hub.remove(connection)
+        log.info("WebSocket of user %s refused: the event feed is reconnecting", principal.user_id)
+        return close(ws, TRY_AGAIN_LATER, "The event feed is reconnecting; try again shortly")
     log.info("WebSocket %s opened for user %s", request.path, principal.user_id)
     try:
         Sender(ws, connection, settings).run()

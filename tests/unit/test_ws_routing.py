@@ -97,3 +97,47 @@ def test_events_no_client_sees_are_ignored_and_removed_sockets_get_nothing():
     assert hub.dispatch({"id": "u", "type": "user.created", "time": "t", "data": {}}) == 0
     hub.remove(ann)
     assert hub.dispatch(task_event()) == 0 and len(hub) == 0
+
+
+def test_losing_the_event_feed_closes_every_socket_so_no_client_misses_events_in_silence(monkeypatch):
+    import pika.exceptions
+
+    from ws_relay import feed as feed_module
+    from ws_relay.hub import SERVICE_RESTART
+
+    hub = Hub()
+    admin, ann = connect(hub, 1, "admin"), connect(hub, 2, tasks=False)
+    feed = feed_module.EventFeed(hub, "amqp://unused")
+
+    def follow(_url, _keys, _stop, on_message, on_bound):
+        on_bound()
+        assert feed.connected
+        on_message(json.dumps(task_event()).encode())
+        raise pika.exceptions.StreamLostError("broker restarted")
+
+    monkeypatch.setattr(feed_module, "follow_exclusive_queue", follow)
+    try:
+        feed._follow(backoff=type("Backoff", (), {"reset": lambda self: None})())
+    except pika.exceptions.StreamLostError:
+        pass
+    assert not feed.connected
+    assert json.loads(admin.pending.get_nowait())["type"] == "task_update"
+    assert (admin.close_code, ann.close_code) == (SERVICE_RESTART, SERVICE_RESTART)
+
+
+def test_a_feed_that_never_connected_closes_nothing(monkeypatch):
+    from ws_relay import feed as feed_module
+
+    hub = Hub()
+    ann = connect(hub, 2)
+
+    def refused(*_args):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(feed_module, "follow_exclusive_queue", refused)
+    feed = feed_module.EventFeed(hub, "amqp://unused")
+    try:
+        feed._follow(backoff=None)
+    except OSError:
+        pass
+    assert ann.close_code is None
