@@ -120,6 +120,13 @@ def _set_aside_old_logs(profile: Profile) -> None:
         log.replace(log.with_name(log.name + ".prev"))
 
 
+def supervisorctl(profile: Profile, *args: str) -> str:
+    """What supervisorctl prints for the profile's supervisord (tests and fault runs signal programs)."""
+    conf = render.supervisor_paths(profile)["conf"]
+    command = [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(conf), *args]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True).stdout
+
+
 def _supervisorctl(profile: Profile, *args: str, quiet: bool = False) -> int:
     conf = render.supervisor_paths(profile)["conf"]
     command = [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(conf), *args]

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from broker import topology
-from stack import render
+from stack import commands
 from stack.config import OVERRIDABLE, load_profile
 from taskwire_common.messaging import connection_parameters
 from tests.support import wait_for
@@ -151,10 +151,7 @@ def task_tap(test_stack):
 
 
 def supervisorctl(*args: str) -> str:
-    conf = render.supervisor_paths(PROFILE)["conf"]
-    result = subprocess.run([sys.executable, "-m", "supervisor.supervisorctl", "-c", str(conf), *args],
-                            cwd=REPO, capture_output=True, text=True)
-    return result.stdout
+    return commands.supervisorctl(PROFILE, *args)
 
 
 def wait_until_healthy(gateway, timeout=60):

@@ -1,0 +1,576 @@
+"""The fault run: task changes through the gateway while the system is broken on purpose.
+
+While writers make task changes at a steady pace (as the admin and as the users they are
+assigned to: creates, edits, reassignments, deletes), a fault thread, evenly spread over the
+run and in a seeded random order:
+
+- restarts RabbitMQ (`rabbitmqctl stop_app`, a few seconds, `start_app`);
+- kills the tasks outbox relay and the notifications consumer with SIGKILL (supervisord starts
+  them again, as Docker's restart policy does in compose);
+- restarts PostgreSQL (on this machine one cluster holds every service's database, so all of
+  them go down at once: a harder fault than one service's database).
+
+A durable tap queue sees every task event; one WebSocket client per person watches through
+the gateway and reconnects whenever its socket closes. Afterwards the run waits (with a
+deadline) until the system has settled, then makes a final round of changes that every
+reconnected client must receive, and reports (chaos/ledger.py does the arithmetic): events
+lost, extra or out of order; notifications missing or doubled; WebSocket leaks and gaps;
+requests answered with anything but success or a JSON 503 while PostgreSQL was down.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pika
+import pika.exceptions
+import requests
+import websocket
+
+from broker import topology
+from stack import commands
+from stack.config import AMQP_SERVER, Profile
+from taskwire_common.messaging import connection_parameters
+
+from .ledger import (Change, Session, account_events, account_notifications, account_sessions,
+                     expected_notifications)
+
+FAULT_LOG = Path("/tmp/taskwire-faults.log")  # other stacks on this machine share RabbitMQ and PostgreSQL
+SOAK_RUNNING = Path("/tmp/taskwire-soak.running")  # a soak run asks the shared faults to wait
+REQUEST_TIMEOUT = 10.0  # a request that takes longer is a hang, and a failure
+AFTER_OUTAGE_GRACE = 5.0  # seconds after PostgreSQL is back in which a 503 is still expected
+PASSWORD = "chaos-password-1"
+
+
+@dataclass
+class Plan:
+    changes: int = 2000  # committed changes to make
+    seconds: float = 180.0  # how long the writers spread them over
+    broker_restarts: int = 3
+    relay_kills: int = 3
+    consumer_kills: int = 3
+    postgres_restarts: int = 1
+    users: int = 4
+    writers: int = 4
+    final_changes: int = 20
+    seed: int = 8
+
+    def faults(self) -> list[str]:
+        names = (["rabbitmq restart"] * self.broker_restarts + ["outbox relay SIGKILL"] * self.relay_kills
+                 + ["consumer SIGKILL"] * self.consumer_kills + ["postgresql restart"] * self.postgres_restarts)
+        random.Random(self.seed).shuffle(names)
+        return names
+
+
+@dataclass
+class Person:
+    id: int
+    username: str
+    token: str
+    is_admin: bool
+
+
+# -- faults ----------------------------------------------------------------------------------------
+
+
+class Faults:
+    """Breaks things on purpose and remembers when each fault happened."""
+
+    def __init__(self, profile: Profile, log):
+        self.profile, self.log = profile, log
+        self.windows: list[list] = []  # [name, started, ended or None while it lasts], monotonic
+
+    def inject(self, name: str) -> None:
+        if name in ("rabbitmq restart", "postgresql restart"):
+            self._wait_for_soak()
+        started = time.monotonic()
+        window = [name, started, None]
+        self.windows.append(window)
+        self._note(f"{name} (make chaos, profile {self.profile.name})")
+        if name == "rabbitmq restart":
+            run(["rabbitmqctl", "-q", "stop_app"])
+            time.sleep(3)  # the outage itself, not a wait for a condition
+            run(["rabbitmqctl", "-q", "start_app"])
+        elif name == "postgresql restart":
+            postgres("stop")
+            time.sleep(2)  # the outage itself
+            postgres("start")
+        elif name == "outbox relay SIGKILL":
+            self.supervisorctl("signal", "KILL", "taskwire:tasks_outbox")
+        elif name == "consumer SIGKILL":
+            self.supervisorctl("signal", "KILL", "taskwire:notify_worker")
+        else:
+            raise ValueError(name)
+        window[2] = time.monotonic()
+        self.log(f"   fault: {name} ({time.monotonic() - started:.1f} s)")
+
+    def in_database_outage(self, sent: float, answered: float) -> bool:
+        """Did a request's life overlap a PostgreSQL outage (or the moments just after it)?"""
+        return any(name == "postgresql restart" and started <= answered
+                   and sent <= (ended or answered) + AFTER_OUTAGE_GRACE for name, started, ended in self.windows)
+
+    def supervisorctl(self, *args: str) -> str:
+        return commands.supervisorctl(self.profile, *args)
+
+    def _wait_for_soak(self) -> None:
+        deadline = time.monotonic() + 900
+        while SOAK_RUNNING.exists() and time.monotonic() < deadline:
+            self.log("   waiting: a soak run is using the shared RabbitMQ and PostgreSQL")
+            time.sleep(10)
+
+    @staticmethod
+    def _note(text: str) -> None:
+        with FAULT_LOG.open("a") as log:
+            log.write(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {text}\n")
+
+
+def run(command: list[str]) -> None:
+    subprocess.run(command, check=True, capture_output=True)
+
+
+def postgres(action: str) -> None:
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action,
+         *(["-m", "fast"] if action == "stop" else [])])
+
+
+# -- observers -------------------------------------------------------------------------------------
+
+
+class Tap:
+    """A durable queue bound to every task event: it survives the broker's restarts, as consumers do."""
+
+    def __init__(self, amqp_url: str):
+        self.amqp_url, self.name = amqp_url, f"chaos.tap.{uuid.uuid4().hex[:8]}"
+        self.events: list[dict] = []
+        with self._channel() as channel:
+            topology.declare(channel)
+            channel.queue_declare(self.name, durable=True)
+            channel.queue_bind(self.name, topology.EXCHANGE, "task.*")
+
+    def _channel(self):
+        return _Channel(self.amqp_url)
+
+    def drain(self) -> list[dict]:
+        try:
+            with self._channel() as channel:
+                while True:
+                    method, _properties, body = channel.basic_get(self.name, auto_ack=True)
+                    if method is None:
+                        break
+                    self.events.append(json.loads(body))
+        except pika.exceptions.AMQPError:
+            pass  # the broker is restarting; what was not taken stays in the queue
+        return self.events
+
+    def delete(self) -> None:
+        with self._channel() as channel:
+            channel.queue_delete(self.name)
+
+
+class _Channel:
+    def __init__(self, amqp_url: str):
+        self.connection = pika.BlockingConnection(connection_parameters(amqp_url))
+
+    def __enter__(self):
+        return self.connection.channel()
+
+    def __exit__(self, *exc):
+        if self.connection.is_open:
+            self.connection.close()
+
+
+class Watcher:
+    """One person's WebSocket client: reads everything, reconnects whenever the socket closes."""
+
+    def __init__(self, gateway: str, person: Person):
+        self.url = gateway.replace("http://", "ws://") + f"/ws/tasks/?token={person.token}"
+        self.person = person
+        self.sessions: list[Session] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"watcher-{person.username}")
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=10)
+
+    @property
+    def current(self) -> Session | None:
+        session = self.sessions[-1] if self.sessions else None
+        return session if session and session.closed is None else None
+
+    def _run(self) -> None:
+        delay = 0.1
+        while not self.stopping.is_set():
+            try:
+                ws = websocket.create_connection(self.url, timeout=5)
+            except (websocket.WebSocketException, OSError):
+                self.stopping.wait(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            session = Session(opened=time.monotonic())
+            self.sessions.append(session)
+            ws.settimeout(1)
+            try:
+                self._read(ws, session)
+            finally:
+                session.closed = time.monotonic()
+                ws.close()
+            if session.event_ids or session.notifications:
+                delay = 0.1
+            self.stopping.wait(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _read(self, ws, session: Session) -> None:
+        while not self.stopping.is_set():
+            try:
+                opcode, data = ws.recv_data(control_frame=True)
+            except websocket.WebSocketTimeoutException:
+                continue
+            except (websocket.WebSocketException, OSError):
+                return
+            if opcode == websocket.ABNF.OPCODE_TEXT:
+                message = json.loads(data)
+                if message["type"] == "task_update":
+                    session.event_ids.append(message["event_id"])
+                else:
+                    session.notifications.append(message["notification"])
+            elif opcode == websocket.ABNF.OPCODE_CLOSE:
+                session.close_code = int.from_bytes(data[:2], "big") if data else 1005
+                return
+
+
+# -- the run ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcomes:
+    """Every request's result, and the changes that were committed."""
+
+    changes: list[Change] = field(default_factory=list)
+    refused_503: int = 0
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class FaultRun:
+    def __init__(self, gateway: str, profile: Profile, admin: tuple[str, str], plan: Plan, log=print):
+        self.gateway, self.profile, self.plan, self.log = gateway, profile, plan, log
+        self.admin_credentials = admin
+        self.faults = Faults(profile, log)
+        self.outcomes = Outcomes()
+        self.people: list[Person] = []
+
+    # -- setup
+
+    def login(self, username: str, password: str) -> str:
+        response = requests.post(f"{self.gateway}/api/auth/login/", json={"username": username, "password": password},
+                                 timeout=REQUEST_TIMEOUT)
+        response.raise_for_status()
+        return response.json()["token"]
+
+    def setup(self) -> None:
+        username, password = self.admin_credentials
+        token = self.login(username, password)
+        me = requests.get(f"{self.gateway}/api/auth/me/", headers=auth(token), timeout=REQUEST_TIMEOUT).json()
+        self.people = [Person(me["id"], username, token, True)]
+        for _ in range(self.plan.users):
+            name = "chaos" + uuid.uuid4().hex[:10]
+            response = requests.post(f"{self.gateway}/api/auth/register/", timeout=REQUEST_TIMEOUT, json={
+                "username": name, "email": f"{name}@example.com", "password": PASSWORD})
+            response.raise_for_status()
+            body = response.json()
+            self.people.append(Person(body["user"]["id"], name, body["token"], False))
+        # tasks_svc learns of new users from their events: wait until it accepts each as an assignee.
+        for person in self.users:
+            poll(lambda p=person: self._probe_assignment(p), 30, f"tasks_svc knows user {person.id}")
+
+    def _probe_assignment(self, person: Person) -> bool:
+        response = requests.post(f"{self.gateway}/api/tasks/", headers=auth(self.admin.token), timeout=REQUEST_TIMEOUT,
+                                 json={"title": "probe", "assigned_user": person.id})
+        if response.status_code == 201:
+            task = response.json()
+            self.record(Change("task.created", task["id"], self.admin.id, None, task))
+        return response.status_code == 201
+
+    @property
+    def admin(self) -> Person:
+        return self.people[0]
+
+    @property
+    def users(self) -> list[Person]:
+        return self.people[1:]
+
+    def record(self, change: Change) -> None:
+        with self.outcomes.lock:
+            self.outcomes.changes.append(change)
+
+    # -- the load
+
+    def run(self) -> dict:
+        plan = self.plan
+        tap = Tap(f"{AMQP_SERVER}/{self.profile.amqp_vhost}")
+        try:
+            self.setup()
+            watchers = [Watcher(self.gateway, person) for person in self.people]
+            for watcher in watchers:
+                watcher.start()
+            self.log(f"   {plan.changes} changes over {plan.seconds:.0f} s by {plan.writers} writers; "
+                     f"faults: {', '.join(plan.faults())}")
+            started = time.monotonic()
+            self._load_with_faults()
+            load_seconds = time.monotonic() - started
+            self.log(f"   load done in {load_seconds:.0f} s: {len(self.outcomes.changes)} changes committed, "
+                     f"{self.outcomes.refused_503} refused with 503, {len(self.outcomes.errors)} errors")
+            settled = self._settle(tap)
+            final = self._final_round(watchers, tap)
+            for watcher in watchers:
+                watcher.stop()
+            return self._report(tap, watchers, load_seconds, settled, final)
+        finally:
+            tap.delete()
+
+    def _load_with_faults(self) -> None:
+        plan = self.plan
+        committed = threading.Event()
+        next_slot = iter(range(10**9))
+        slot_lock = threading.Lock()
+        begin = time.monotonic()
+        interval = plan.seconds / plan.changes
+        target = len(self.outcomes.changes) + plan.changes
+
+        def writer(number: int) -> None:
+            rng = random.Random(plan.seed * 1000 + number)
+            tasks: dict[int, dict] = {}
+            while len(self.outcomes.changes) < target:
+                with slot_lock:
+                    slot = next(next_slot)
+                pause = begin + slot * interval - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)  # pacing the load, not waiting for a condition
+                self._one_change(rng, tasks)
+            committed.set()
+
+        threads = [threading.Thread(target=writer, args=(n,), name=f"writer-{n}") for n in range(plan.writers)]
+        for thread in threads:
+            thread.start()
+        faults = plan.faults()
+        for index, name in enumerate(faults):
+            at = begin + (index + 1) * plan.seconds / (len(faults) + 1)
+            while time.monotonic() < at and not committed.is_set():
+                time.sleep(0.1)  # the fault schedule
+            self.faults.inject(name)
+            done = len(self.outcomes.changes) - (target - plan.changes)
+            self.log(f"   {done}/{plan.changes} changes committed")
+        for thread in threads:
+            thread.join()
+
+    def _one_change(self, rng: random.Random, tasks: dict[int, dict]) -> None:
+        roll = rng.random()
+        if len(tasks) < 3 or roll < 0.35:
+            person = self.admin if rng.random() < 0.7 else rng.choice(self.users)
+            assignee = (rng.choice(self.users).id if rng.random() < 0.9 else None) if person.is_admin else person.id
+            body = {"title": f"chaos {uuid.uuid4().hex[:8]}", "priority": rng.choice(["low", "medium", "high"]),
+                    "assigned_user": assignee}
+            task = self._request(person, "post", "/api/tasks/", body, 201)
+            if task:
+                tasks[task["id"]] = task
+                self.record(Change("task.created", task["id"], person.id, None, task))
+            return
+        before = tasks[rng.choice(sorted(tasks))]
+        assignee = next((p for p in self.users if p.id == before["assigned_user"]), None)
+        person = assignee if assignee and rng.random() < 0.4 else self.admin
+        if roll < 0.7:
+            if person.is_admin and rng.random() < 0.4:
+                others = [p.id for p in self.users if p.id != before["assigned_user"]] + [None]
+                body = {"assigned_user": rng.choice(others)}
+            else:
+                body = {"status": rng.choice([s for s in ("todo", "in_progress", "completed")
+                                              if s != before["status"]])}
+            after = self._request(person, "patch", f"/api/tasks/{before['id']}/", body, 200)
+            if after:
+                tasks[after["id"]] = after
+                self.record(Change("task.updated", after["id"], person.id, before, after))
+        elif self._request(person, "delete", f"/api/tasks/{before['id']}/", None, 204) is not None:
+            del tasks[before["id"]]
+            self.record(Change("task.deleted", before["id"], person.id, before, None))
+
+    def _request(self, person: Person, method: str, path: str, body, expected: int):
+        """The response body on success ({} for a 204); None if refused with 503 during an outage."""
+        sent = time.monotonic()
+        try:
+            response = requests.request(method, self.gateway + path, json=body, headers=auth(person.token),
+                                        timeout=REQUEST_TIMEOUT)
+        except requests.RequestException as exc:
+            return self._error(f"{method.upper()} {path}: {type(exc).__name__} after {time.monotonic() - sent:.1f} s")
+        if response.status_code == expected:
+            return response.json() if response.content else {}
+        if (response.status_code == 503 and response.headers.get("Content-Type", "").startswith(
+                "application/problem+json") and self.faults.in_database_outage(sent, time.monotonic())):
+            with self.outcomes.lock:
+                self.outcomes.refused_503 += 1
+            return None
+        return self._error(f"{method.upper()} {path}: {response.status_code} {response.text[:200]}")
+
+    def _error(self, text: str) -> None:
+        with self.outcomes.lock:
+            self.outcomes.errors.append(text)
+        self.log(f"   error: {text}")
+        return None
+
+    # -- afterwards
+
+    def _settle(self, tap: Tap) -> dict:
+        """Wait (with a deadline) until every event and notification is accounted for; return the figures."""
+        deadline = time.monotonic() + 120
+        while True:
+            events = account_events(self.outcomes.changes, tap.drain())
+            notifications = self.notification_accounting()
+            clean = not (events["lost"] or events["extra"] or notifications["missing"]
+                         or notifications["doubled_or_unexpected"])
+            if clean or time.monotonic() > deadline:
+                return {"events": events, "notifications": notifications,
+                        "healthy": self.healthy(), "processes": self.faults.supervisorctl("status").splitlines()}
+            time.sleep(2)  # polling the settled state against the deadline above
+
+    def notification_accounting(self) -> dict:
+        stored = {}
+        for person in self.people:
+            stored[person.id] = self.all_notifications(person)
+        return account_notifications(expected_notifications(self.outcomes.changes), stored)
+
+    def all_notifications(self, person: Person) -> list[dict]:
+        items, page = [], 1
+        while True:
+            try:
+                response = requests.get(f"{self.gateway}/api/notifications/", params={"page": page, "page_size": 100},
+                                        headers=auth(person.token), timeout=REQUEST_TIMEOUT)
+            except requests.RequestException:
+                return items
+            if response.status_code != 200:
+                return items
+            items += response.json()
+            if 'rel="next"' not in response.headers.get("Link", ""):
+                return items
+            page += 1
+
+    def healthy(self) -> bool:
+        try:
+            return all(requests.get(f"{self.gateway}/healthz/{name}", timeout=5).status_code == 200
+                       for name in ("users", "tasks", "notifications", "ws"))
+        except requests.RequestException:
+            return False
+
+    def _final_round(self, watchers: list[Watcher], tap: Tap) -> dict:
+        """Every watcher, reconnected by itself, must get every event it may see from now on."""
+        poll(lambda: all(w.current for w in watchers), 60, "every watcher connected again")
+        # A socket is only known to be live (not about to be refused) once an event reached it.
+        deadline = time.monotonic() + 60
+        while True:
+            for person in self.users:
+                probe = self._request(self.admin, "post", "/api/tasks/", {"title": "final probe",
+                                                                          "assigned_user": person.id}, 201)
+                if probe:
+                    self.record(Change("task.created", probe["id"], self.admin.id, None, probe))
+            if poll_quietly(lambda: all(w.current and w.current.event_ids for w in watchers), 5):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError("the watchers' sockets never became live")
+        marks = {id(w): len(w.current.event_ids) if w.current else 0 for w in watchers}
+        sessions = {id(w): w.current for w in watchers}
+        rng = random.Random(self.plan.seed)
+        final: list[Change] = []
+        for number in range(self.plan.final_changes):
+            person = rng.choice(self.users)
+            task = self._request(self.admin, "post", "/api/tasks/", {"title": f"final {number}",
+                                                                      "assigned_user": person.id}, 201)
+            if task:
+                change = Change("task.created", task["id"], self.admin.id, None, task)
+                self.record(change)
+                final.append(change)
+
+        def delivered() -> int:
+            events = {e["id"]: e for e in tap.drain()}
+            final_ids = {e["id"] for e in events.values()
+                         if e["type"] == "task.created" and e["data"]["task"]["id"] in {c.task_id for c in final}}
+            missing = 0
+            for watcher in watchers:
+                session = sessions[id(watcher)]
+                got = set(session.event_ids[marks[id(watcher)]:]) if session else set()
+                should = {i for i in final_ids if watcher.person.is_admin
+                          or events[i]["data"]["task"]["assigned_user"] == watcher.person.id}
+                missing += len(should - got)
+            return missing if len(final_ids) == len(final) else -1
+        missing = -1
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            missing = delivered()
+            if missing == 0:
+                break
+            time.sleep(0.2)  # polling delivery against the deadline above
+        unchanged = all(sessions[id(w)] is w.current for w in watchers)
+        return {"changes": len(final), "missing_at_watchers": missing, "sockets_stayed_open": unchanged}
+
+    def _report(self, tap: Tap, watchers: list[Watcher], load_seconds: float, settled: dict, final: dict) -> dict:
+        tap_events = tap.drain()
+        sockets = {}
+        for watcher in watchers:
+            person = watcher.person
+            sockets[person.username] = account_sessions(watcher.sessions, tap_events, person.id, person.is_admin)
+        totals = {key: sum(s[key] for s in sockets.values()) for key in ("sessions", "events", "gaps", "leaks",
+                                                                         "duplicates", "unknown")}
+        events, notifications = account_events(self.outcomes.changes, tap_events), self.notification_accounting()
+        failures = [name for name, bad in (
+            ("events lost", events["lost"]), ("events extra", events["extra"]),
+            ("events out of order", events["out_of_order_tasks"]),
+            ("notifications missing", notifications["missing"]),
+            ("notifications doubled or unexpected", notifications["doubled_or_unexpected"]),
+            ("notifications of another user", notifications["foreign"]),
+            ("websocket leaks", totals["leaks"]), ("websocket gaps", totals["gaps"]),
+            ("websocket duplicates", totals["duplicates"]), ("websocket unknown events", totals["unknown"]),
+            ("final round not delivered", final["missing_at_watchers"] != 0),
+            ("request errors", len(self.outcomes.errors)), ("not healthy afterwards", not settled["healthy"]),
+        ) if bad]
+        return {
+            "ok": not failures, "failures": failures,
+            "plan": {k: v for k, v in vars(self.plan).items()},
+            "load_seconds": round(load_seconds, 1),
+            "faults": [{"fault": name, "seconds": round(ended - started, 1)}
+                       for name, started, ended in self.faults.windows],
+            "requests": {"changes_committed": len(self.outcomes.changes), "refused_503": self.outcomes.refused_503,
+                         "errors": self.outcomes.errors[:20], "error_count": len(self.outcomes.errors)},
+            "events": events, "notifications": notifications,
+            "websocket": {"totals": totals, "final_round": final, "per_person": sockets,
+                          "close_codes": sorted({s.close_code for w in watchers for s in w.sessions
+                                                 if s.close_code is not None})},
+            "healthy_afterwards": settled["healthy"], "processes": settled["processes"],
+        }
+
+
+def auth(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def poll_quietly(condition, timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
+
+
+def poll(condition, timeout: float, what: str, interval: float = 0.1) -> None:
+    if not poll_quietly(condition, timeout, interval):
+        raise TimeoutError(f"timed out after {timeout} s waiting for {what}")

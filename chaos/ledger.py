@@ -1,0 +1,137 @@
+"""What a fault run expects and what it saw: pure bookkeeping, no I/O.
+
+The run records every committed task change as a `Change`; this module turns those into the
+events and notifications that must exist, and compares them with what the broker, the
+notifications API and the WebSocket clients delivered. The expectations are written from the
+rules as a user reads them (DESIGN.md, issue 4), not by calling the services' own code.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed change: the task before and after (None before a create, after a delete)."""
+
+    kind: str  # task.created | task.updated | task.deleted
+    task_id: int
+    actor: int
+    before: dict | None
+    after: dict | None
+
+
+def expected_notices(change: Change) -> Counter:
+    """(user, task id, event type) of each notification the change must make; nobody hears of their own act."""
+    before, after = change.before or {}, change.after or {}
+    users: list[int | None] = []
+    if change.kind == "task.created":
+        users = [after.get("assigned_user")]
+    elif change.kind == "task.deleted":
+        users = [before.get("assigned_user")]
+    elif before.get("assigned_user") != after.get("assigned_user"):
+        users = [after.get("assigned_user"), before.get("assigned_user")]  # the new and the old assignee
+    elif any(before.get(name) != after.get(name) for name in ("title", "description", "priority", "status",
+                                                              "due_date")):
+        users = [after.get("assigned_user")]
+    return Counter((user, change.task_id, change.kind) for user in users
+                   if user is not None and user != change.actor)
+
+
+def expected_notifications(changes: list[Change]) -> Counter:
+    total = Counter()
+    for change in changes:
+        total += expected_notices(change)
+    return total
+
+
+def account_events(changes: list[Change], tap_events: list[dict]) -> dict:
+    """Each committed change must have exactly one event, per task in commit order.
+
+    A redelivered copy (the same event id twice: the relay died between the broker's confirm and
+    marking the row sent) is at-least-once delivery, counted but not a loss or a double; the
+    consumers de-duplicate on the id.
+    """
+    expected: dict[int, list[str]] = {}
+    for change in changes:
+        expected.setdefault(change.task_id, []).append(change.kind)
+    seen_ids: set[str] = set()
+    observed: dict[int, list[str]] = {}
+    for event in tap_events:
+        if event["id"] in seen_ids:
+            continue
+        seen_ids.add(event["id"])
+        observed.setdefault(event["data"]["task"]["id"], []).append(event["type"])
+    lost = extra = out_of_order = 0
+    for task_id in expected.keys() | observed.keys():
+        want, got = expected.get(task_id, []), observed.get(task_id, [])
+        lost += sum((Counter(want) - Counter(got)).values())
+        extra += sum((Counter(got) - Counter(want)).values())
+        out_of_order += Counter(want) == Counter(got) and want != got
+    return {"changes": len(changes), "events": len(seen_ids), "lost": lost, "extra": extra,
+            "out_of_order_tasks": out_of_order, "redelivered_copies": len(tap_events) - len(seen_ids)}
+
+
+def account_notifications(expected: Counter, stored: dict[int, list[dict]]) -> dict:
+    """Compare the expected notifications with those each user's API lists (user -> notifications)."""
+    actual = Counter()
+    foreign = 0
+    for user, notifications in stored.items():
+        for notification in notifications:
+            foreign += notification["user"] != user
+            actual[(notification["user"], notification["task_id"], notification["event_type"])] += 1
+    return {"expected": sum(expected.values()), "stored": sum(actual.values()),
+            "missing": sum((expected - actual).values()), "doubled_or_unexpected": sum((actual - expected).values()),
+            "foreign": foreign}
+
+
+def visible_to(event: dict, user_id: int, is_admin: bool) -> bool:
+    """Who may see a task event: admins all; a user those of tasks assigned to them before or after."""
+    if is_admin:
+        return True
+    data = event["data"]
+    old = (data.get("changes") or {}).get("assigned_user")
+    return user_id in (data["task"].get("assigned_user"), old[0] if old else None)
+
+
+@dataclass
+class Session:
+    """One WebSocket connection of a watcher: the task event ids and notifications it received."""
+
+    opened: float
+    closed: float | None = None
+    close_code: int | None = None
+    event_ids: list[str] = field(default_factory=list)
+    notifications: list[dict] = field(default_factory=list)
+
+
+def account_sessions(sessions: list[Session], tap_events: list[dict], user_id: int, is_admin: bool) -> dict:
+    """Leaks (events or notifications not for this user) and gaps (an event the user may see, routed
+    while a session was demonstrably live, that the session did not get).
+
+    A session is live from the first to the last event it received, in the broker's order (the tap
+    queue sees the same order: one publisher); only ids published once mark those bounds.
+    """
+    positions: dict[str, list[int]] = {}
+    by_id: dict[str, dict] = {}
+    for index, event in enumerate(tap_events):
+        positions.setdefault(event["id"], []).append(index)
+        by_id.setdefault(event["id"], event)
+    leaks = gaps = unknown = duplicates = 0
+    for session in sessions:
+        leaks += sum(n.get("user") != user_id for n in session.notifications)
+        copies = Counter(session.event_ids)  # an id published twice may reach a socket twice
+        duplicates += sum(n - 1 for i, n in copies.items() if n > 1 and len(positions.get(i, ())) < n)
+        received = set(session.event_ids)
+        unknown += sum(event_id not in by_id for event_id in received)
+        leaks += sum(not visible_to(by_id[i], user_id, is_admin) for i in received if i in by_id)
+        bounds = [positions[i][0] for i in received if len(positions.get(i, ())) == 1]
+        if not bounds:
+            continue
+        low, high = min(bounds), max(bounds)
+        gaps += sum(1 for event_id, places in positions.items()
+                    if event_id not in received and any(low <= p <= high for p in places)
+                    and visible_to(by_id[event_id], user_id, is_admin))
+    return {"sessions": len(sessions), "events": sum(len(s.event_ids) for s in sessions), "gaps": gaps,
+            "leaks": leaks, "duplicates": duplicates, "unknown": unknown}

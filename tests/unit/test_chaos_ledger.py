@@ -1,0 +1,91 @@
+"""The fault run's bookkeeping: it must catch every kind of loss, double and leak it reports on."""
+from collections import Counter
+
+from chaos.ledger import (Change, Session, account_events, account_notifications, account_sessions,
+                          expected_notices, expected_notifications)
+
+ADMIN, ANN, BOB = 1, 2, 3
+
+
+def task(task_id=10, assignee=ANN, **fields):
+    return {"id": task_id, "title": "t", "priority": "low", "status": "todo", "assigned_user": assignee, **fields}
+
+
+def event(event_id, kind, task_id=10, assignee=ANN, old_assignee=None):
+    data = {"task": task(task_id, assignee)}
+    if old_assignee is not None:
+        data["changes"] = {"assigned_user": [old_assignee, assignee]}
+    return {"id": event_id, "type": kind, "data": data}
+
+
+def test_notices_follow_the_rules_and_nobody_hears_of_their_own_act():
+    created = Change("task.created", 10, ADMIN, None, task())
+    own = Change("task.created", 11, ANN, None, task(11))
+    edited = Change("task.updated", 10, ADMIN, task(), task(status="completed"))
+    edited_by_assignee = Change("task.updated", 10, ANN, task(), task(status="completed"))
+    reassigned = Change("task.updated", 10, ADMIN, task(), task(assignee=BOB))
+    deleted = Change("task.deleted", 10, ADMIN, task(assignee=BOB), None)
+    unassigned_deleted = Change("task.deleted", 10, ADMIN, task(assignee=None), None)
+    assert expected_notices(created) == Counter({(ANN, 10, "task.created"): 1})
+    assert expected_notices(own) == Counter() and expected_notices(edited_by_assignee) == Counter()
+    assert expected_notices(edited) == Counter({(ANN, 10, "task.updated"): 1})
+    assert expected_notices(reassigned) == Counter({(ANN, 10, "task.updated"): 1, (BOB, 10, "task.updated"): 1})
+    assert expected_notices(deleted) == Counter({(BOB, 10, "task.deleted"): 1})
+    assert expected_notices(unassigned_deleted) == Counter()
+
+
+CHANGES = [Change("task.created", 10, ADMIN, None, task()),
+           Change("task.updated", 10, ADMIN, task(), task(status="completed")),
+           Change("task.deleted", 10, ADMIN, task(status="completed"), None)]
+
+
+def test_every_change_with_exactly_one_event_in_order_is_clean_and_redeliveries_are_counted_apart():
+    events = [event("a", "task.created"), event("b", "task.updated"), event("b", "task.updated"),
+              event("c", "task.deleted")]
+    assert account_events(CHANGES, events) == {"changes": 3, "events": 3, "lost": 0, "extra": 0,
+                                               "out_of_order_tasks": 0, "redelivered_copies": 1}
+
+
+def test_a_lost_an_extra_and_a_reordered_event_are_each_caught():
+    lost = account_events(CHANGES, [event("a", "task.created"), event("c", "task.deleted")])
+    extra = account_events(CHANGES[:1], [event("a", "task.created"), event("x", "task.created", task_id=99)])
+    reordered = account_events(CHANGES, [event("b", "task.updated"), event("a", "task.created"),
+                                         event("c", "task.deleted")])
+    assert (lost["lost"], extra["extra"], reordered["out_of_order_tasks"]) == (1, 1, 1)
+
+
+def test_missing_doubled_and_foreign_notifications_are_caught():
+    expected = expected_notifications(CHANGES)  # Ann: created, updated, deleted
+    note = {"user": ANN, "task_id": 10}
+    exact = {ANN: [{**note, "event_type": k} for k in ("task.created", "task.updated", "task.deleted")]}
+    assert account_notifications(expected, exact)["missing"] == 0
+    doubled = {ANN: exact[ANN] + exact[ANN][:1]}
+    missing = {ANN: exact[ANN][1:]}
+    foreign = {ANN: exact[ANN], BOB: [exact[ANN][0]]}
+    assert account_notifications(expected, doubled)["doubled_or_unexpected"] == 1
+    assert account_notifications(expected, missing)["missing"] == 1
+    assert account_notifications(expected, foreign)["foreign"] == 1
+
+
+TAP = [event("a", "task.created"), event("b", "task.created", 11, BOB), event("c", "task.updated"),
+       event("d", "task.updated", 10, BOB, old_assignee=ANN), event("e", "task.created", 12, BOB)]
+
+
+def test_a_session_that_skips_an_event_it_may_see_has_a_gap():
+    whole = Session(opened=0, event_ids=["a", "c", "d"])
+    skipping = Session(opened=0, event_ids=["a", "d"])  # c was for Ann while her socket was live
+    assert account_sessions([whole], TAP, ANN, False)["gaps"] == 0
+    assert account_sessions([skipping], TAP, ANN, False)["gaps"] == 1
+    # The reassignment away from Ann (d) is hers to see; Bob's own tasks are not.
+    assert account_sessions([Session(opened=0, event_ids=["a", "b", "c", "d", "e"])], TAP, ADMIN, True)["gaps"] == 0
+
+
+def test_events_and_notifications_for_someone_else_are_leaks():
+    leaking = Session(opened=0, event_ids=["a", "b"], notifications=[{"user": BOB}])
+    assert account_sessions([leaking], TAP, ANN, False)["leaks"] == 2
+
+
+def test_an_event_twice_on_one_socket_is_a_duplicate_unless_it_was_published_twice():
+    twice = Session(opened=0, event_ids=["a", "a"])
+    assert account_sessions([twice], TAP, ANN, False)["duplicates"] == 1
+    assert account_sessions([twice], [TAP[0], TAP[0]], ANN, False)["duplicates"] == 0
