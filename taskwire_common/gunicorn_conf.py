@@ -16,6 +16,9 @@ keepalive = 75  # longer than nginx's upstream keepalive, so nginx closes first
 control_socket_disable = True  # several gunicorns on one machine would collide on ~/.gunicorn
 logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "DEBUG").upper())
 accesslog = None  # each app logs its requests with the request id
+# nginx is the one gate on the request line (8 KiB, answered as a JSON 414). gunicorn's own limit
+# (4094 bytes) sat below it and answered longer URIs with an HTML page nginx passed through.
+limit_request_line = 0
 
 
 def post_fork(server, worker):
