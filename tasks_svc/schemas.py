@@ -7,6 +7,7 @@ import marshmallow as ma
 from marshmallow import validate
 from webargs.fields import DelimitedList
 
+from taskwire_common.errors import STORABLE_TEXT
 from taskwire_common.pagination import PageArgsSchema
 
 from .models import PRIORITIES, STATUSES
@@ -36,8 +37,8 @@ def user_id(**kwargs) -> ma.fields.Integer:
     return ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
-TITLE = [validate.Length(min=1, max=200), not_blank]
-DESCRIPTION = validate.Length(max=10_000)
+TITLE = [validate.Length(min=1, max=200), not_blank, STORABLE_TEXT]
+DESCRIPTION = [validate.Length(max=10_000), STORABLE_TEXT]
 
 
 class TaskSchema(ma.Schema):
@@ -90,7 +91,7 @@ class TaskListArgsSchema(PageArgsSchema):
     assigned_user = any_of(ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID)))
     due_before = IsoDate(metadata={"description": "due strictly before this date"})
     due_after = IsoDate(metadata={"description": "due strictly after this date"})
-    q = ma.fields.String(validate=validate.Length(min=1, max=200),
+    q = ma.fields.String(validate=[validate.Length(min=1, max=200), STORABLE_TEXT],
                          metadata={"description": "text in the title or description, any case"})
     ordering = any_of(ma.fields.String(validate=validate.OneOf(ORDERINGS)), load_default=["due_date"],
                       metadata={"description": "fields, '-' for descending; id breaks ties"})

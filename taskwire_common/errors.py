@@ -94,6 +94,10 @@ class ProblemApi(Api):
 
 
 UNSTORABLE_TEXT = "Must not contain NUL characters or unpaired surrogates."
+MISSING_BODY = "A JSON request body is required."
+# For free-text fields: says in the OpenAPI document that NUL is refused (StrictParser refuses it
+# anywhere). Lone surrogates need no word there: they have no UTF-8 form, so no valid JSON text holds one.
+STORABLE_TEXT = ma.validate.Regexp(r"^[^\x00]*$", error=UNSTORABLE_TEXT)
 
 
 def is_storable_text(value: str) -> bool:
@@ -140,6 +144,13 @@ class StrictParser(FlaskParser):
         field = find_unstorable_text(data)
         if field:
             webargs_abort(400, messages={"json": {field: [UNSTORABLE_TEXT]}})
+        return data
+
+    def load_json(self, req, schema):
+        # A view that takes a body documents it as required; no body at all is not an empty change.
+        data = super().load_json(req, schema)
+        if data is ma.missing:
+            webargs_abort(400, messages={"json": [MISSING_BODY]})
         return data
 
     # An unknown query parameter is refused like an unknown body field: never silently ignored.

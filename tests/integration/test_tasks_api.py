@@ -184,3 +184,18 @@ def test_patch_with_bad_input_is_a_400_and_changes_nothing(tasks_client, people,
         response = tasks_client.patch(f"/api/tasks/{task['id']}/", json=body, headers=bearer(people["root"]))
         assert response.status_code == 400 and set(body) <= set(response.json["errors"])
     assert tasks_client.get(f"/api/tasks/{task['id']}/", headers=bearer(people["root"])).json == task
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+def test_a_write_without_a_body_is_a_400_and_changes_nothing(tasks_client, people, create, method):
+    task = create()
+    path = "/api/tasks/" if method == "post" else f"/api/tasks/{task['id']}/"
+    response = getattr(tasks_client, method)(path, headers=bearer(people["root"]))
+    assert response.status_code == 400
+    assert response.json["errors"] == {"body": ["A JSON request body is required."]}
+    assert tasks_client.get(f"/api/tasks/{task['id']}/", headers=bearer(people["root"])).json == task
+
+
+def test_the_openapi_document_says_free_text_refuses_nul(tasks_client):
+    schema = tasks_client.get("/api/tasks/openapi.json").json["components"]["schemas"]["TaskWrite"]
+    assert schema["properties"]["title"]["pattern"] == r"^[^\x00]*$"

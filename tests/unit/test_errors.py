@@ -1,4 +1,6 @@
 """The problem-details shape: field names out of webargs' nesting, a readable detail."""
+import pytest
+
 from taskwire_common.errors import describe_errors, flatten_errors
 
 
@@ -26,3 +28,14 @@ def test_text_postgresql_cannot_store_is_found_and_named():
     assert find_unstorable_text({"meta": {"deep": {"er": "\x00"}}}) == "meta"
     assert find_unstorable_text({"bad\x00key": 1}) == "body"
     assert find_unstorable_text("\x00") == "body"
+
+
+def test_free_text_refuses_nul_and_says_so_in_its_pattern():
+    import marshmallow as ma
+
+    from taskwire_common.errors import STORABLE_TEXT
+
+    assert STORABLE_TEXT("any text, even\nmultiline") == "any text, even\nmultiline"
+    with pytest.raises(ma.ValidationError):
+        STORABLE_TEXT("a\x00b")
+    assert STORABLE_TEXT.regex.pattern == r"^[^\x00]*$"
