@@ -18,10 +18,12 @@ def create_app(settings: UsersSettings | None = None) -> Flask:
     app = create_service_app(__name__, settings, ServiceParts(
         title="Taskwire users",
         api_prefix="/api/auth",
-        blueprints=[blp, internal],
+        blueprints=[blp],
         migrations_dir=str(Path(__file__).parent / "migrations"),
         has_outbox=True,
         is_revoked=services.is_revoked,  # the authority: its own database
     ))
+    # Service-to-service only: the gateway does not route it, so the public OpenAPI document omits it.
+    app.register_blueprint(internal)
     register_cli(app)
     return app

@@ -4,22 +4,32 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from taskwire_common.errors import STORABLE_TEXT
 from taskwire_common.pagination import PageArgsSchema
 
 from .models import ROLES
 
 
-def single_line(value: str) -> None:
-    # Python's "$" also matches before a final newline; the pattern alone would let "ann\n" in.
-    if "\n" in value:
-        raise ma.ValidationError("Letters, digits and @/./+/-/_ only.")
+def single_line(message: str):
+    """Python's "$" also matches before a final newline; a Regexp alone would let "ann\n" in."""
+    def check(value: str) -> None:
+        if "\n" in value:
+            raise ma.ValidationError(message)
+    return check
 
 
-# Lists, not validate.And: the OpenAPI document then shows each limit (length, pattern, format).
-USERNAME = [validate.Length(min=1, max=150), single_line,
-            validate.Regexp(r"^[\w.@+-]+$", error="Letters, digits and @/./+/-/_ only.")]
-PASSWORD = validate.Length(min=8, max=128)
-EMAIL = [validate.Length(min=3, max=254), validate.Email()]
+USERNAME_ERROR = "Letters, digits and @/./+/-/_ only."
+EMAIL_ERROR = "Not a valid email address."
+# The HTML standard's "valid e-mail address", with a dot required in the domain. A pattern rather
+# than format: email, so that the OpenAPI document states exactly what is accepted.
+EMAIL_PATTERN = (r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                 r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+# Lists, not validate.And: the OpenAPI document then shows each limit (length, pattern).
+USERNAME = [validate.Length(min=1, max=150), single_line(USERNAME_ERROR),
+            validate.Regexp(r"^[\w.@+-]+$", error=USERNAME_ERROR)]
+PASSWORD = [validate.Length(min=8, max=128), STORABLE_TEXT]
+EMAIL = [validate.Length(min=3, max=254), single_line(EMAIL_ERROR),
+         validate.Regexp(EMAIL_PATTERN, error=EMAIL_ERROR)]
 
 
 class UserSchema(ma.Schema):
@@ -35,8 +45,9 @@ class UserSchema(ma.Schema):
 
 
 class LoginSchema(ma.Schema):
-    username = ma.fields.String(required=True, validate=validate.Length(min=1, max=150))
-    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
+    username = ma.fields.String(required=True, validate=[validate.Length(min=1, max=150), STORABLE_TEXT])
+    password = ma.fields.String(required=True, load_only=True,
+                                validate=[validate.Length(min=1, max=1024), STORABLE_TEXT])
 
 
 class TokenSchema(ma.Schema):
@@ -74,5 +85,5 @@ class RoleSchema(ma.Schema):
 class UserListArgsSchema(PageArgsSchema):
     role = ma.fields.String(validate=validate.OneOf(ROLES))
     is_active = ma.fields.Boolean()
-    q = ma.fields.String(validate=validate.Length(min=1, max=150),
+    q = ma.fields.String(validate=[validate.Length(min=1, max=150), STORABLE_TEXT],
                          metadata={"description": "part of the username or email"})

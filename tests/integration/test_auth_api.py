@@ -226,3 +226,27 @@ def test_a_username_with_a_trailing_newline_is_refused(client):
     body = {"username": "ann\n", "email": "ann@example.com", "password": "long-enough"}
     response = client.post("/api/auth/register/", json=body)
     assert response.status_code == 400 and "username" in response.json["errors"]
+
+
+@pytest.mark.parametrize("email, accepted", [
+    ("ann+tag@mail.example.org", True), ("o'neil@example.co", True),
+    ("ann@localhost", False), ("ann@example.com\n", False), ("ann@-example.com", False),
+    ("ännä@example.com", False), ("ann@@example.com", False),
+])
+def test_register_accepts_exactly_the_emails_its_documented_pattern_allows(client, email, accepted):
+    import re
+
+    pattern = client.get("/api/auth/openapi.json").json["components"]["schemas"]["Register"]["properties"][
+        "email"]["pattern"]
+    response = client.post("/api/auth/register/", json={"username": "newbie", "email": email,
+                                                        "password": "long-enough"})
+    assert (response.status_code == 201) is accepted
+    assert bool(re.search(pattern, email) and "\n" not in email) is accepted
+    if not accepted:
+        assert response.status_code == 400 and list(response.json["errors"]) == ["email"]
+
+
+def test_internal_endpoints_are_served_but_not_in_the_public_openapi_document(client):
+    paths = client.get("/api/auth/openapi.json").json["paths"]
+    assert not [path for path in paths if path.startswith("/internal/")]
+    assert client.get("/internal/users/").status_code == 200
