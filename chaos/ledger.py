@@ -64,13 +64,17 @@ def account_events(changes: list[Change], tap_events: list[dict]) -> dict:
         seen_ids.add(event["id"])
         observed.setdefault(event["data"]["task"]["id"], []).append(event["type"])
     lost = extra = out_of_order = 0
-    for task_id in expected.keys() | observed.keys():
+    examples = []
+    for task_id in sorted(expected.keys() | observed.keys()):
         want, got = expected.get(task_id, []), observed.get(task_id, [])
         lost += sum((Counter(want) - Counter(got)).values())
         extra += sum((Counter(got) - Counter(want)).values())
         out_of_order += Counter(want) == Counter(got) and want != got
+        if want != got and len(examples) < 10:
+            examples.append({"task": task_id, "committed": want, "delivered": got})
     return {"changes": len(changes), "events": len(seen_ids), "lost": lost, "extra": extra,
-            "out_of_order_tasks": out_of_order, "redelivered_copies": len(tap_events) - len(seen_ids)}
+            "out_of_order_tasks": out_of_order, "redelivered_copies": len(tap_events) - len(seen_ids),
+            "examples": examples}
 
 
 def account_notifications(expected: Counter, stored: dict[int, list[dict]]) -> dict:

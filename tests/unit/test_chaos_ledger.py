@@ -43,7 +43,7 @@ def test_every_change_with_exactly_one_event_in_order_is_clean_and_redeliveries_
     events = [event("a", "task.created"), event("b", "task.updated"), event("b", "task.updated"),
               event("c", "task.deleted")]
     assert account_events(CHANGES, events) == {"changes": 3, "events": 3, "lost": 0, "extra": 0,
-                                               "out_of_order_tasks": 0, "redelivered_copies": 1}
+                                               "out_of_order_tasks": 0, "redelivered_copies": 1, "examples": []}
 
 
 def test_a_lost_an_extra_and_a_reordered_event_are_each_caught():
@@ -52,6 +52,8 @@ def test_a_lost_an_extra_and_a_reordered_event_are_each_caught():
     reordered = account_events(CHANGES, [event("b", "task.updated"), event("a", "task.created"),
                                          event("c", "task.deleted")])
     assert (lost["lost"], extra["extra"], reordered["out_of_order_tasks"]) == (1, 1, 1)
+    assert lost["examples"] == [{"task": 10, "committed": [c.kind for c in CHANGES],
+                                 "delivered": ["task.created", "task.deleted"]}]
 
 
 def test_missing_doubled_and_foreign_notifications_are_caught():
