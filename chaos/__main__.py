@@ -60,7 +60,7 @@ def run_fuzz(quick: bool) -> dict:
 
 def run_soak(quick: bool) -> dict:
     from . import soak
-    return soak.run(log, duration_s=60 if quick else 600, sockets=200 if quick else 1000)
+    return soak.run(log, duration_s=120 if quick else 600, sockets=1000)
 
 
 def main() -> int:

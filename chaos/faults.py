@@ -62,6 +62,7 @@ class Plan:
     writers: int = 4
     final_changes: int = 20
     seed: int = 8
+    wait_for_soak: bool = True  # make chaos waits for a soak run on this machine; make test does not
 
     def faults(self) -> list[str]:
         names = (["rabbitmq restart"] * self.broker_restarts + ["outbox relay SIGKILL"] * self.relay_kills
@@ -84,12 +85,12 @@ class Person:
 class Faults:
     """Breaks things on purpose and remembers when each fault happened."""
 
-    def __init__(self, profile: Profile, log):
-        self.profile, self.log = profile, log
+    def __init__(self, profile: Profile, log, wait_for_soak: bool = True):
+        self.profile, self.log, self.wait_for_soak = profile, log, wait_for_soak
         self.windows: list[list] = []  # [name, started, ended or None while it lasts], monotonic
 
     def inject(self, name: str) -> None:
-        if name in ("rabbitmq restart", "postgresql restart"):
+        if name in ("rabbitmq restart", "postgresql restart") and self.wait_for_soak:
             self._wait_for_soak()
         started = time.monotonic()
         window = [name, started, None]
@@ -269,7 +270,7 @@ class FaultRun:
     def __init__(self, gateway: str, profile: Profile, admin: tuple[str, str], plan: Plan, log=print):
         self.gateway, self.profile, self.plan, self.log = gateway, profile, plan, log
         self.admin_credentials = admin
-        self.faults = Faults(profile, log)
+        self.faults = Faults(profile, log, plan.wait_for_soak)
         self.outcomes = Outcomes()
         self.people: list[Person] = []
 
@@ -398,8 +399,9 @@ class FaultRun:
         person = assignee if assignee and rng.random() < 0.4 else self.admin
         if roll < 0.7:
             if person.is_admin and rng.random() < 0.4:
-                others = [p.id for p in self.users if p.id != before["assigned_user"]] + [None]
-                body = {"assigned_user": rng.choice(others)}
+                # Always a real change: an update that changes nothing is no change and has no event.
+                others = [p.id for p in self.users if p.id != before["assigned_user"]]
+                body = {"assigned_user": rng.choice(others + ([None] if before["assigned_user"] else []))}
             else:
                 body = {"status": rng.choice([s for s in ("todo", "in_progress", "completed")
                                               if s != before["status"]])}

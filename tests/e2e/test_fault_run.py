@@ -13,7 +13,7 @@ from tests.e2e.conftest import PROFILE
 
 def test_under_faults_nothing_is_lost_doubled_or_leaked(gateway, admin):
     plan = Plan(changes=240, seconds=30, broker_restarts=1, relay_kills=2, consumer_kills=2, postgres_restarts=1,
-                users=3, writers=3, final_changes=10)
+                users=3, writers=3, final_changes=10, wait_for_soak=False)
     report = FaultRun(gateway, PROFILE, (admin.username, admin.password), plan, log=print).run()
     summary = {key: report[key] for key in ("failures", "requests", "events", "notifications")}
     summary["websocket"] = report["websocket"]["totals"] | {"final": report["websocket"]["final_round"]}
