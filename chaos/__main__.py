@@ -105,8 +105,6 @@ def markdown(results: dict) -> str:
                   f"| events lost / extra / out of order | {faults['events']['lost']} / {faults['events']['extra']}"
                   f" / {faults['events']['out_of_order_tasks']} |",
                   f"| events redelivered (same id, at-least-once) | {faults['events']['redelivered_copies']} |",
-                  f"| lost at a classic-queue tap, for comparison (not a criterion) | "
-                  f"{faults.get('classic_queue_tap', {}).get('lost', '-')} |",
                   f"| notifications expected / stored | {faults['notifications']['expected']} / "
                   f"{faults['notifications']['stored']} |",
                   f"| notifications missing / doubled | {faults['notifications']['missing']} / "

@@ -148,14 +148,14 @@ def postgres(action: str) -> None:
 
 class Tap:
     """A queue bound to every task event that survives the broker's restarts: a quorum queue, as the
-    system's own consumers use (a classic queue can also be asked for, to compare)."""
+    system's own consumers use."""
 
-    def __init__(self, amqp_url: str, queue_type: str = "quorum"):
-        self.amqp_url, self.name = amqp_url, f"chaos.tap.{queue_type}.{uuid.uuid4().hex[:8]}"
+    def __init__(self, amqp_url: str):
+        self.amqp_url, self.name = amqp_url, f"chaos.tap.{uuid.uuid4().hex[:8]}"
         self.events: list[dict] = []
         with self._channel() as channel:
             topology.declare(channel)
-            channel.queue_declare(self.name, durable=True, arguments={"x-queue-type": queue_type})
+            channel.queue_declare(self.name, durable=True, arguments={"x-queue-type": "quorum"})
             channel.queue_bind(self.name, topology.EXCHANGE, "task.*")
 
     def _channel(self):
@@ -323,7 +323,6 @@ class FaultRun:
     def run(self) -> dict:
         plan = self.plan
         tap = Tap(f"{AMQP_SERVER}/{self.profile.amqp_vhost}")
-        classic_tap = Tap(f"{AMQP_SERVER}/{self.profile.amqp_vhost}", "classic")
         try:
             self.setup()
             watchers = [Watcher(self.gateway, person) for person in self.people]
@@ -340,12 +339,9 @@ class FaultRun:
             final = self._final_round(watchers, tap)
             for watcher in watchers:
                 watcher.stop()
-            report = self._report(tap, watchers, load_seconds, settled, final)
-            report["classic_queue_tap"] = account_events(self.outcomes.changes, classic_tap.drain())
-            return report
+            return self._report(tap, watchers, load_seconds, settled, final)
         finally:
             tap.delete()
-            classic_tap.delete()
 
     def _load_with_faults(self) -> None:
         plan = self.plan
