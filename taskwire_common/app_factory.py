@@ -11,7 +11,7 @@ from flask_migrate import Migrate
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .auth import Authenticator, Principal, TokenVerifier
-from .db import check_database, db, sqlalchemy_url
+from .db import check_database, db, release_sessions_safely, sqlalchemy_url
 from .errors import ProblemApi, problem_response
 from .health import register_health
 from .logs import configure_logging
@@ -74,6 +74,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
                                        "pool_pre_ping": True, "connect_args": {"connect_timeout": 5}},
         )
         db.init_app(app)
+        release_sessions_safely(app)
         Migrate(app, db, directory=parts.migrations_dir or "migrations")
         checks["database"] = check_database
     if parts.has_outbox:

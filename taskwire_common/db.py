@@ -1,8 +1,12 @@
 """The SQLAlchemy extension every service binds to its own database."""
 from __future__ import annotations
 
+import logging
+
+from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, text
+from sqlalchemy.exc import DBAPIError
 
 # Named constraints keep Alembic migrations reproducible.
 NAMING_CONVENTION = {
@@ -14,6 +18,25 @@ NAMING_CONVENTION = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+log = logging.getLogger(__name__)
+
+
+def release_sessions_safely(app: Flask) -> None:
+    """Return each request's connection when the request ends, surviving a connection that just died.
+
+    Flask-SQLAlchemy does this in its app-context teardown, where an error escapes Flask and
+    becomes gunicorn's HTML 500. If PostgreSQL goes away after a change was committed, the
+    rollback that returns the connection fails; the client must still hear of its committed
+    change. Registered as a request teardown, this runs first; the extension's is then a no-op.
+    """
+    @app.teardown_request
+    def release_session(_error):
+        try:
+            db.session.remove()
+        except DBAPIError as exc:  # SQLAlchemy has invalidated the dead connection by now
+            db.session.registry.clear()
+            log.warning("the request's database connection was lost while being returned: %s",
+                        str(exc.orig).splitlines()[0] if exc.orig else exc)
 
 
 def sqlalchemy_url(database_url: str) -> str:

@@ -199,3 +199,27 @@ def test_a_write_without_a_body_is_a_400_and_changes_nothing(tasks_client, peopl
 def test_the_openapi_document_says_free_text_refuses_nul(tasks_client):
     schema = tasks_client.get("/api/tasks/openapi.json").json["components"]["schemas"]["TaskWrite"]
     assert schema["properties"]["title"]["pattern"] == r"^[^\x00]*$"
+
+
+def test_a_connection_lost_after_the_commit_does_not_turn_the_answer_into_a_500(people, task_events):
+    """As when PostgreSQL restarts mid-request: the change is committed, then the request's connection
+    dies before it is returned to the pool. The client must hear of the change it made."""
+    import psycopg2
+    from sqlalchemy import text
+
+    from taskwire_common.db import db
+    from tests.integration.conftest import TASKS_DATABASE_URL, migrated_app
+
+    app = migrated_app("tasks_svc", TASKS_DATABASE_URL)
+
+    @app.after_request
+    def connection_dies(response):
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()  # a new transaction, as a refresh
+        with psycopg2.connect(TASKS_DATABASE_URL) as other, other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        return response
+
+    response = app.test_client().post("/api/tasks/", json={"title": "Fix login", "assigned_user": 2},
+                                      headers=bearer(people["root"]))
+    assert response.status_code == 201, response.data
+    assert [event["type"] for event in task_events()] == ["task.created"]
