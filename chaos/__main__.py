@@ -2,7 +2,7 @@
 
 faults: 2,000 task changes through the gateway while RabbitMQ restarts, the outbox relay and the
         notification consumer are SIGKILLed and PostgreSQL restarts (chaos/faults.py);
-fuzz:   schemathesis against every service's OpenAPI document, many examples per operation
+fuzz:   schemathesis against every service's OpenAPI document, 100 examples per operation
         (tests/e2e/test_api_fuzz.py, the same test make test runs with a few);
 soak:   10 minutes at half the measured capacity with 1,000 sockets, one never reading
         (chaos/soak.py, on its own stack).
@@ -47,7 +47,7 @@ def run_faults(quick: bool) -> dict:
 
 
 def run_fuzz(quick: bool) -> dict:
-    examples = "20" if quick else "300"
+    examples = "20" if quick else "100"
     env = {**os.environ, "E2E_PROFILE": "chaos", "FUZZ_MAX_EXAMPLES": examples}
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
