@@ -26,15 +26,11 @@ def broker_restart(gateway):
 
 
 def test_changes_made_while_the_broker_is_down_are_published_when_it_returns(
-        gateway, admin_session, user, assign_to, task_tap, broker_restart, open_feed):
+        gateway, admin_session, user, assign_to, task_tap, broker_restart):
     first = assign_to(user, title="before the outage")
     wait_for(lambda: first["id"] in created_task_ids(task_tap), message="the first event")
-    live = open_feed(user.token)
 
     broker_restart()
-    # The relay cannot see what is published while its queue is gone, so it says so: 1012, reconnect.
-    wait_for(lambda: live.closed, timeout=10, message="the socket closed when the relay lost its feed")
-    assert live.close_code == 1012
     ids = []
     for number in range(100):
         response = admin_session.post(f"{gateway}/api/tasks/", timeout=5, json={
@@ -48,16 +44,6 @@ def test_changes_made_while_the_broker_is_down_are_published_when_it_returns(
     wait_for(lambda: set(ids) <= created_task_ids(task_tap), timeout=60, message="all 100 events")
     created = [e["data"]["task"]["id"] for e in task_tap.events if e["type"] == "task.created"]
     assert created[1:] == ids  # in commit order, none twice
-
-    # A client that reconnects (refused with 1013 until the relay's feed is back) gets every later event.
-    def reconnect_and_receive_a_later_event():
-        feed = open_feed(user.token)
-        later = assign_to(user, title="after the outage")
-        wait_for(lambda: feed.closed or any(m["task"]["id"] == later["id"] for m in feed.of_type("task_update")),
-                 timeout=5, message="the later event on the new socket")
-        assert not feed.closed or feed.close_code == 1013, feed.close_code
-        return not feed.closed
-    wait_for(reconnect_and_receive_a_later_event, timeout=30, interval=0.2, message="a socket accepted again")
 
 
 def postgres(action: str) -> None:
