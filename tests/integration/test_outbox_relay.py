@@ -58,4 +58,4 @@ def test_events_wait_while_the_broker_is_unreachable_and_go_out_when_it_is_back(
     unreachable.stop.set()
     run_relay()
     wait_for(lambda: len(event_tap.drain()) == 2, message="both waiting events")
-    assert pending_count(users_app) == 0
+    wait_for(lambda: pending_count(users_app) == 0, message="both rows marked published")  # after the confirm
