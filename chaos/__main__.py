@@ -52,10 +52,12 @@ def run_fuzz(quick: bool) -> dict:
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                              "tests/e2e/test_api_fuzz.py"], cwd=REPO, env=env, capture_output=True, text=True)
+    output = load_profile("chaos").log_dir / "fuzz.log"
+    output.write_text(result.stdout + result.stderr)
     tail = result.stdout.strip().splitlines()[-15:]
-    log("\n".join("   " + line for line in tail))
+    log("\n".join("   " + line for line in tail) + f"\n   the whole output: {output}")
     return {"ok": result.returncode == 0, "max_examples": int(examples), "exit_code": result.returncode,
-            "seconds": round(time.monotonic() - started), "summary": tail}
+            "seconds": round(time.monotonic() - started), "summary": tail, "output": str(output)}
 
 
 def run_soak(quick: bool) -> dict:

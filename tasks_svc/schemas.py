@@ -28,16 +28,13 @@ class IsoDate(ma.fields.Date):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-def not_blank(value: str) -> None:
-    if not value.strip():
-        raise ma.ValidationError("Must not be blank.")
-
-
 def user_id(**kwargs) -> ma.fields.Integer:
     return ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
-TITLE = [validate.Length(min=1, max=200), not_blank, STORABLE_TEXT]
+# One pattern, so that the OpenAPI document says what is refused: blank (only whitespace) and NUL.
+TITLE = [validate.Length(min=1, max=200),
+         validate.Regexp(r"^[^\x00]*[^\s\x00][^\x00]*$", error="Must not be blank.")]
 DESCRIPTION = [validate.Length(max=10_000), STORABLE_TEXT]
 
 

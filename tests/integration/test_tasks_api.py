@@ -1,4 +1,6 @@
 """tasks_svc on a real PostgreSQL: create, read, replace, change and delete under the permission rules."""
+import re
+
 import pytest
 
 from tests.support import bearer
@@ -196,9 +198,12 @@ def test_a_write_without_a_body_is_a_400_and_changes_nothing(tasks_client, peopl
     assert tasks_client.get(f"/api/tasks/{task['id']}/", headers=bearer(people["root"])).json == task
 
 
-def test_the_openapi_document_says_free_text_refuses_nul(tasks_client):
+def test_the_openapi_document_says_free_text_refuses_nul_and_a_title_refuses_blanks(tasks_client):
     schema = tasks_client.get("/api/tasks/openapi.json").json["components"]["schemas"]["TaskWrite"]
-    assert schema["properties"]["title"]["pattern"] == r"^[^\x00]*$"
+    assert schema["properties"]["description"]["pattern"] == r"^[^\x00]*$"
+    title = re.compile(schema["properties"]["title"]["pattern"])
+    assert title.match("Fix login") and title.match(" x\t") and title.match("é")
+    assert not title.match("\t") and not title.match("   ") and not title.match("a\x00")
 
 
 def test_a_connection_lost_after_the_commit_does_not_turn_the_answer_into_a_500(people, task_events):
