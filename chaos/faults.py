@@ -19,34 +19,22 @@ requests answered with anything but success or a JSON 503 while PostgreSQL was d
 """
 from __future__ import annotations
 
-import json
-import os
 import random
-import subprocess
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
 
-import pika
-import pika.exceptions
 import requests
-import websocket
 
-from broker import topology
-from stack import commands
 from stack.config import AMQP_SERVER, Profile
-from taskwire_common.messaging import connection_parameters
 
-from .ledger import (Change, Session, account_events, account_notifications, account_sessions,
+from .injectors import Faults
+from .ledger import (Change, account_events, account_notifications, account_sessions,
                      expected_notifications)
+from .observers import Person, Tap, Watcher
 
-FAULT_LOG = Path("/tmp/taskwire-faults.log")  # other stacks on this machine share RabbitMQ and PostgreSQL
-SOAK_RUNNING = Path("/tmp/taskwire-soak.running")  # a soak run asks the shared faults to wait
 REQUEST_TIMEOUT = 10.0  # a request that takes longer is a hang, and a failure
-AFTER_OUTAGE_GRACE = 5.0  # seconds after PostgreSQL is back in which a 503 is still expected
 PASSWORD = "chaos-password-1"
 
 
@@ -69,188 +57,6 @@ class Plan:
                  + ["consumer SIGKILL"] * self.consumer_kills + ["postgresql restart"] * self.postgres_restarts)
         random.Random(self.seed).shuffle(names)
         return names
-
-
-@dataclass
-class Person:
-    id: int
-    username: str
-    token: str
-    is_admin: bool
-
-
-# -- faults ----------------------------------------------------------------------------------------
-
-
-class Faults:
-    """Breaks things on purpose and remembers when each fault happened."""
-
-    def __init__(self, profile: Profile, log, wait_for_soak: bool = True):
-        self.profile, self.log, self.wait_for_soak = profile, log, wait_for_soak
-        self.windows: list[list] = []  # [name, started, ended or None while it lasts], monotonic
-
-    def inject(self, name: str) -> None:
-        if name in ("rabbitmq restart", "postgresql restart") and self.wait_for_soak:
-            self._wait_for_soak()
-        started = time.monotonic()
-        window = [name, started, None]
-        self.windows.append(window)
-        self._note(f"{name} (make chaos, profile {self.profile.name})")
-        if name == "rabbitmq restart":
-            run(["rabbitmqctl", "-q", "stop_app"])
-            time.sleep(3)  # the outage itself, not a wait for a condition
-            run(["rabbitmqctl", "-q", "start_app"])
-        elif name == "postgresql restart":
-            postgres("stop")
-            time.sleep(2)  # the outage itself
-            postgres("start")
-        elif name == "outbox relay SIGKILL":
-            self.supervisorctl("signal", "KILL", "taskwire:tasks_outbox")
-        elif name == "consumer SIGKILL":
-            self.supervisorctl("signal", "KILL", "taskwire:notify_worker")
-        else:
-            raise ValueError(name)
-        window[2] = time.monotonic()
-        self.log(f"   fault: {name} ({time.monotonic() - started:.1f} s)")
-
-    def in_database_outage(self, sent: float, answered: float) -> bool:
-        """Did a request's life overlap a PostgreSQL outage (or the moments just after it)?"""
-        return any(name == "postgresql restart" and started <= answered
-                   and sent <= (ended or answered) + AFTER_OUTAGE_GRACE for name, started, ended in self.windows)
-
-    def supervisorctl(self, *args: str) -> str:
-        return commands.supervisorctl(self.profile, *args)
-
-    def _wait_for_soak(self) -> None:
-        deadline = time.monotonic() + 900
-        while SOAK_RUNNING.exists() and time.monotonic() < deadline:
-            self.log("   waiting: a soak run is using the shared RabbitMQ and PostgreSQL")
-            time.sleep(10)
-
-    @staticmethod
-    def _note(text: str) -> None:
-        with FAULT_LOG.open("a") as log:
-            log.write(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {text}\n")
-
-
-def run(command: list[str]) -> None:
-    subprocess.run(command, check=True, capture_output=True)
-
-
-def postgres(action: str) -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action,
-         *(["-m", "fast"] if action == "stop" else [])])
-
-
-# -- observers -------------------------------------------------------------------------------------
-
-
-class Tap:
-    """A queue bound to every task event that survives the broker's restarts: a quorum queue, as the
-    system's own consumers use."""
-
-    def __init__(self, amqp_url: str):
-        self.amqp_url, self.name = amqp_url, f"chaos.tap.{uuid.uuid4().hex[:8]}"
-        self.events: list[dict] = []
-        with self._channel() as channel:
-            topology.declare(channel)
-            channel.queue_declare(self.name, durable=True, arguments={"x-queue-type": "quorum"})
-            channel.queue_bind(self.name, topology.EXCHANGE, "task.*")
-
-    def _channel(self):
-        return _Channel(self.amqp_url)
-
-    def drain(self) -> list[dict]:
-        try:
-            with self._channel() as channel:
-                while True:
-                    method, _properties, body = channel.basic_get(self.name, auto_ack=True)
-                    if method is None:
-                        break
-                    self.events.append(json.loads(body))
-        except pika.exceptions.AMQPError:
-            pass  # the broker is restarting; what was not taken stays in the queue
-        return self.events
-
-    def delete(self) -> None:
-        with self._channel() as channel:
-            channel.queue_delete(self.name)
-
-
-class _Channel:
-    def __init__(self, amqp_url: str):
-        self.connection = pika.BlockingConnection(connection_parameters(amqp_url))
-
-    def __enter__(self):
-        return self.connection.channel()
-
-    def __exit__(self, *exc):
-        if self.connection.is_open:
-            self.connection.close()
-
-
-class Watcher:
-    """One person's WebSocket client: reads everything, reconnects whenever the socket closes."""
-
-    def __init__(self, gateway: str, person: Person):
-        self.url = gateway.replace("http://", "ws://") + f"/ws/tasks/?token={person.token}"
-        self.person = person
-        self.sessions: list[Session] = []
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True, name=f"watcher-{person.username}")
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join(timeout=10)
-
-    @property
-    def current(self) -> Session | None:
-        session = self.sessions[-1] if self.sessions else None
-        return session if session and session.closed is None else None
-
-    def _run(self) -> None:
-        delay = 0.1
-        while not self.stopping.is_set():
-            try:
-                ws = websocket.create_connection(self.url, timeout=5)
-            except (websocket.WebSocketException, OSError):
-                self.stopping.wait(delay)
-                delay = min(delay * 2, 2.0)
-                continue
-            session = Session(opened=time.monotonic())
-            self.sessions.append(session)
-            ws.settimeout(1)
-            try:
-                self._read(ws, session)
-            finally:
-                session.closed = time.monotonic()
-                ws.close()
-            if session.event_ids or session.notifications:
-                delay = 0.1
-            self.stopping.wait(delay)
-            delay = min(delay * 2, 2.0)
-
-    def _read(self, ws, session: Session) -> None:
-        while not self.stopping.is_set():
-            try:
-                opcode, data = ws.recv_data(control_frame=True)
-            except websocket.WebSocketTimeoutException:
-                continue
-            except (websocket.WebSocketException, OSError):
-                return
-            if opcode == websocket.ABNF.OPCODE_TEXT:
-                message = json.loads(data)
-                if message["type"] == "task_update":
-                    session.event_ids.append(message["event_id"])
-                else:
-                    session.notifications.append(message["notification"])
-            elif opcode == websocket.ABNF.OPCODE_CLOSE:
-                session.close_code = int.from_bytes(data[:2], "big") if data else 1005
-                return
 
 
 # -- the run ---------------------------------------------------------------------------------------

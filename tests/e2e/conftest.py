@@ -1,5 +1,4 @@
 """End-to-end fixtures: the whole test-profile stack, started once per session."""
-import contextlib
 import json
 import os
 import subprocess
@@ -8,15 +7,12 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
-import pika
-import pika.exceptions
 import pytest
 import requests
 
-from broker import topology
+from chaos import observers
 from stack import commands
 from stack.config import OVERRIDABLE, load_profile
-from taskwire_common.messaging import connection_parameters
 from tests.support import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,48 +100,13 @@ def user(register):
 AMQP_TEST_URL = f"amqp://guest:guest@127.0.0.1:5672/{PROFILE.amqp_vhost}"
 
 
-@contextlib.contextmanager
 def amqp_channel():
-    connection = pika.BlockingConnection(connection_parameters(AMQP_TEST_URL))
-    try:
-        yield connection.channel()
-    finally:
-        if connection.is_open:
-            connection.close()
-
-
-class DurableTap:
-    """A durable queue bound to task events on the test vhost: it survives a broker restart, as consumers do."""
-
-    def __init__(self, routing_key="task.*"):
-        self.name = f"e2e.tap.{uuid.uuid4().hex[:8]}"
-        with amqp_channel() as channel:
-            topology.declare(channel)
-            channel.queue_declare(self.name, durable=True)
-            channel.queue_bind(self.name, topology.EXCHANGE, routing_key)
-        self.events = []
-
-    def drain(self):
-        """Every event received so far, oldest first (the broker may be briefly unreachable)."""
-        try:
-            with amqp_channel() as channel:
-                while True:
-                    method, _properties, body = channel.basic_get(self.name, auto_ack=True)
-                    if method is None:
-                        break
-                    self.events.append(json.loads(body))
-        except pika.exceptions.AMQPConnectionError:
-            pass
-        return self.events
-
-    def delete(self):
-        with amqp_channel() as channel:
-            channel.queue_delete(self.name)
+    return observers.amqp_channel(AMQP_TEST_URL)
 
 
 @pytest.fixture
 def task_tap(test_stack):
-    tap = DurableTap()
+    tap = observers.Tap(AMQP_TEST_URL)  # a quorum queue: it survives a broker restart, as consumers do
     yield tap
     tap.delete()
 

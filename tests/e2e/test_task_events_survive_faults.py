@@ -1,11 +1,11 @@
 """No committed task change loses its event, whether RabbitMQ, the relay or PostgreSQL goes down; the API says 503."""
-import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
+from chaos.injectors import postgres
 from tests.e2e.conftest import wait_until_healthy
 from tests.support import wait_for
 
@@ -44,12 +44,6 @@ def test_changes_made_while_the_broker_is_down_are_published_when_it_returns(
     wait_for(lambda: set(ids) <= created_task_ids(task_tap), timeout=60, message="all 100 events")
     created = [e["data"]["task"]["id"] for e in task_tap.events if e["type"] == "task.created"]
     assert created[1:] == ids  # in commit order, none twice
-
-
-def postgres(action: str) -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action, *(
-        ["-m", "fast"] if action == "stop" else [])], check=True, capture_output=True)
 
 
 def test_while_postgresql_is_down_the_api_answers_503_and_recovers_by_itself(

@@ -1,0 +1,80 @@
+"""The faults of a fault run: RabbitMQ and PostgreSQL restarts, SIGKILLs of the relay and the consumer.
+
+RabbitMQ and PostgreSQL are shared by every stack on this machine, so each fault is noted in
+/tmp/taskwire-faults.log, and `make chaos` waits while a soak run says it is running.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from stack import commands
+from stack.config import Profile
+
+FAULT_LOG = Path("/tmp/taskwire-faults.log")  # other stacks on this machine share RabbitMQ and PostgreSQL
+SOAK_RUNNING = Path("/tmp/taskwire-soak.running")  # a soak run asks the shared faults to wait
+AFTER_OUTAGE_GRACE = 5.0  # seconds after PostgreSQL is back in which a 503 is still expected
+
+
+class Faults:
+    """Breaks things on purpose and remembers when each fault happened."""
+
+    def __init__(self, profile: Profile, log, wait_for_soak: bool = True):
+        self.profile, self.log, self.wait_for_soak = profile, log, wait_for_soak
+        self.windows: list[list] = []  # [name, started, ended or None while it lasts], monotonic
+
+    def inject(self, name: str) -> None:
+        if name in ("rabbitmq restart", "postgresql restart") and self.wait_for_soak:
+            self._wait_for_soak()
+        started = time.monotonic()
+        window = [name, started, None]
+        self.windows.append(window)
+        self._note(f"{name} (make chaos, profile {self.profile.name})")
+        if name == "rabbitmq restart":
+            run(["rabbitmqctl", "-q", "stop_app"])
+            time.sleep(3)  # the outage itself, not a wait for a condition
+            run(["rabbitmqctl", "-q", "start_app"])
+        elif name == "postgresql restart":
+            postgres("stop")
+            time.sleep(2)  # the outage itself
+            postgres("start")
+        elif name == "outbox relay SIGKILL":
+            self.supervisorctl("signal", "KILL", "taskwire:tasks_outbox")
+        elif name == "consumer SIGKILL":
+            self.supervisorctl("signal", "KILL", "taskwire:notify_worker")
+        else:
+            raise ValueError(name)
+        window[2] = time.monotonic()
+        self.log(f"   fault: {name} ({time.monotonic() - started:.1f} s)")
+
+    def in_database_outage(self, sent: float, answered: float) -> bool:
+        """Did a request's life overlap a PostgreSQL outage (or the moments just after it)?"""
+        return any(name == "postgresql restart" and started <= answered
+                   and sent <= (ended or answered) + AFTER_OUTAGE_GRACE for name, started, ended in self.windows)
+
+    def supervisorctl(self, *args: str) -> str:
+        return commands.supervisorctl(self.profile, *args)
+
+    def _wait_for_soak(self) -> None:
+        deadline = time.monotonic() + 900
+        while SOAK_RUNNING.exists() and time.monotonic() < deadline:
+            self.log("   waiting: a soak run is using the shared RabbitMQ and PostgreSQL")
+            time.sleep(10)
+
+    @staticmethod
+    def _note(text: str) -> None:
+        with FAULT_LOG.open("a") as log:
+            log.write(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {text}\n")
+
+
+def run(command: list[str]) -> None:
+    subprocess.run(command, check=True, capture_output=True)
+
+
+def postgres(action: str) -> None:
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action,
+         *(["-m", "fast"] if action == "stop" else [])])
