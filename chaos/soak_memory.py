@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import time
 
-from stack import render
+from stack import commands, render
 from stack.config import Profile
 
 
@@ -30,10 +28,7 @@ def children_by_parent() -> dict[int, list[int]]:
 
 def program_pids(profile: Profile) -> dict[str, int]:
     """{program: pid} of the running programs, from `supervisorctl status`."""
-    conf = render.supervisor_paths(profile)["conf"]
-    output = subprocess.run([sys.executable, "-m", "supervisor.supervisorctl", "-c", str(conf), "status"],
-                            capture_output=True, text=True).stdout
-    return parse_status(output)
+    return parse_status(commands.supervisorctl(profile, "status"))
 
 
 def parse_status(output: str) -> dict[str, int]:
