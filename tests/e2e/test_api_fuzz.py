@@ -12,12 +12,17 @@ The fuzzed accounts are the fuzz's own (an admin, a user and a spare user), neve
 import os
 import uuid
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 import schemathesis
 from requests.adapters import HTTPAdapter
+from schemathesis.core.failures import AcceptedNegativeData
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
+from tests.openapi_wire import query_is_valid_as_sent
 from tests.support import bearer, wait_for
 
 from .conftest import log_in
@@ -120,11 +125,32 @@ fuzzed = schemathesis.pytest.from_fixture("api_schema")
 
 @fuzzed.parametrize()
 def test_every_operation_keeps_to_its_openapi_document(case, fuzz_target):
-    case.call_and_validate(headers=bearer(token_for(case, fuzz_target)), session=fuzz_target.client)
+    case.call_and_validate(headers=bearer(token_for(case, fuzz_target)), session=fuzz_target.client,
+                           excluded_checks=[negative_data_rejection],
+                           additional_checks=[negative_data_rejection_judged_as_sent])
     # Fuzzing a logout uses up its token (token_for); an operation that cost the caller theirs is a bug.
     still_valid = requests.get(f"{fuzz_target.gateway}/api/auth/verify/", timeout=10,
                                headers=bearer(fuzz_target.caller.token))
     assert still_valid.status_code == 200, f"{case.method} {case.path} revoked the caller's token"
+
+
+def negative_data_rejection_judged_as_sent(ctx, response, case):
+    """schemathesis's negative_data_rejection, except for a case whose only invalid part was its
+    query and whose query, as sent, is valid: the server cannot tell that request from a valid one.
+
+    schemathesis 4.32.5 mutates a comma-list query parameter into a scalar (`assigned_user` into 9)
+    and judges the value it generated, not the `?assigned_user=9` it sent (tests/openapi_wire.py).
+    Every other accepted invalid request still fails the test.
+    """
+    try:
+        return negative_data_rejection(ctx, response, case)
+    except AcceptedNegativeData:
+        only_query_invalid = case.meta is not None and not any(
+            case.meta.is_negative_at(location) for location in ParameterLocation if location != ParameterLocation.QUERY)
+        parameters = [parameter.definition for parameter in case.operation.query]
+        if only_query_invalid and query_is_valid_as_sent(parameters, urlsplit(response.request.url).query):
+            return None
+        raise
 
 
 def token_for(case, target) -> str:
