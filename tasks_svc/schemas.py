@@ -91,4 +91,5 @@ class TaskListArgsSchema(PageArgsSchema):
     q = ma.fields.String(validate=[validate.Length(min=1, max=200), STORABLE_TEXT],
                          metadata={"description": "text in the title or description, any case"})
     ordering = any_of(ma.fields.String(validate=validate.OneOf(ORDERINGS)), load_default=["due_date"],
-                      metadata={"description": "fields, '-' for descending; id breaks ties"})
+                      metadata={"description": "fields, '-' for descending; id breaks ties",
+                                "default": ["due_date"]})  # as the array schema says it, not as sent
