@@ -8,7 +8,7 @@ from taskwire_common.app_factory import ServiceParts, create_service_app
 from .config import RelaySettings, load_settings
 from .feed import EventFeed
 from .hub import Hub
-from .sockets import bp, sock
+from .sockets import DormantReader, bp, sock
 
 
 def create_app(settings: RelaySettings | None = None) -> Flask:
@@ -19,8 +19,8 @@ def create_app(settings: RelaySettings | None = None) -> Flask:
         title="Taskwire WebSocket relay", api_prefix="/ws", background=[feed], checks={"events": feed.health}))
     app.extensions["ws_relay.hub"] = hub
     app.extensions["ws_relay.feed"] = feed
-    # No ping_interval here: the relay's Sender pings, so that one greenlet writes to each socket.
-    app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": 64 * 1024}
+    # No ping_interval and no reader thread: each socket's one greenlet (SocketLoop) pings, sends and reads.
+    app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": 64 * 1024, "thread_class": DormantReader}
     app.register_blueprint(bp)
     sock.init_app(app)
     return app

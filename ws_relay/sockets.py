@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import queue
 import time
 
 import gevent
@@ -18,7 +17,6 @@ from .hub import FORBIDDEN_ORIGIN, PING_TIMEOUT, TRY_AGAIN_LATER, UNAUTHORIZED, 
 
 log = logging.getLogger(__name__)
 
-IDLE_CHECK_SECONDS = 5.0  # how often an idle socket notices that its client went away
 CLOSE_SECONDS = 5.0
 
 sock = Sock()
@@ -69,7 +67,7 @@ def serve(ws, wants_task_events: bool) -> None:
         return close(ws, TRY_AGAIN_LATER, "The event feed is reconnecting; try again shortly")
     log.info("WebSocket %s opened for user %s", request.path, principal.user_id)
     try:
-        Sender(ws, connection, settings).run()
+        SocketLoop(ws, connection, settings).run()
     finally:
         hub.remove(connection)
     if connection.close_code is not None and ws.connected:
@@ -77,12 +75,24 @@ def serve(ws, wants_task_events: bool) -> None:
     log.info("WebSocket of user %s closed (%s)", principal.user_id, connection.close_code or "by the client")
 
 
-class Sender:
-    """The one greenlet that writes to a socket: queued messages, and pings while it is idle.
+class DormantReader:
+    """Stands in for the reader thread simple-websocket starts for every socket (its `thread_class`).
 
-    simple-websocket could ping from its reader thread, but two greenlets writing to one
-    socket collide as soon as a slow client makes a write block; so pings are sent here.
+    It is never started: the socket's own greenlet reads (SocketLoop.receive). A second greenlet per
+    socket cost ~13 KiB of the relay's memory, and it wrote to the socket too (answers to the
+    client's pings and close), which collided with the sender's writes when a slow client made
+    one block.
     """
+
+    def __init__(self, target):
+        self.name = "simple-websocket reader (not started)"
+
+    def start(self) -> None:
+        pass
+
+
+class SocketLoop:
+    """The one greenlet of a socket: it sends queued messages, pings while idle, and reads what the client sends."""
 
     def __init__(self, ws, connection: Connection, settings):
         self.ws, self.connection = ws, connection
@@ -90,44 +100,77 @@ class Sender:
         self.send_timeout = settings.send_timeout_seconds
         self.next_ping = time.monotonic() + self.ping_interval
         self.client_gone = False
+        self.client_wrote = False
+        self.readable = gevent.get_hub().loop.io(ws.sock.fileno(), 1)  # a libev watcher: no greenlet
 
     def run(self) -> None:
+        self.readable.start(self.on_readable)
+        try:
+            self.serve()
+        finally:
+            self.readable.close()
+
+    def serve(self) -> None:
         connection = self.connection
-        while self.ws.connected and not self.client_gone and connection.close_code is None:
+        while self.open:
             seconds_left = connection.principal.expires_at - time.time()
             if seconds_left <= 0:
                 return connection.close(UNAUTHORIZED, "Token expired")
-            wait = min(IDLE_CHECK_SECONDS, seconds_left, max(0.0, self.next_ping - time.monotonic()))
-            try:
-                message = connection.pending.get(timeout=wait)
-            except queue.Empty:
-                message = ""
-            discard_incoming(self.ws)
-            if message is None or connection.close_code is not None:
-                return
-            if message:
-                self.write(lambda: self.ws.send(message))
-            elif time.monotonic() >= self.next_ping:
+            # Whatever else needs this greenlet wakes it: a message, a close, the client writing or leaving.
+            connection.wakeup.wait(min(seconds_left, max(0.0, self.next_ping - time.monotonic())))
+            connection.wakeup.clear()
+            if self.client_wrote:
+                self.guarded(self.receive)
+            messages = connection.take_pending()
+            for message in messages:
+                if not self.open:
+                    return
+                self.guarded(lambda: self.ws.send(message))
+            if not messages and self.open and time.monotonic() >= self.next_ping:
                 self.ping()
+
+    @property
+    def open(self) -> bool:
+        return self.ws.connected and not self.client_gone and self.connection.close_code is None
+
+    def on_readable(self) -> None:
+        """Called by the event loop; quiet until the data is read, or the loop would spin while a write blocks."""
+        self.readable.stop()
+        self.client_wrote = True
+        self.connection.wakeup.set()
+
+    def receive(self) -> None:
+        """Take in what the client sent, as simple-websocket's reader thread would: answer pings and a close,
+        note pongs, enforce max_message_size; messages themselves are dropped (discard_incoming)."""
+        self.client_wrote = False
+        data = self.ws.sock.recv(self.ws.receive_bytes)
+        if not data:
+            self.ws.connected, self.client_gone = False, True
+            return
+        self.ws.ws.receive_data(data)
+        self.ws.connected = self.ws._handle_events()
+        discard_incoming(self.ws)
+        if self.ws.connected:
+            self.readable.start(self.on_readable)
 
     def ping(self) -> None:
         if not self.ws.pong_received:
             return self.connection.close(PING_TIMEOUT, "No answer to ping")
         self.ws.pong_received = False
-        self.write(lambda: self.ws.sock.send(self.ws.ws.send(Ping())))
+        self.guarded(lambda: self.ws.sock.send(self.ws.ws.send(Ping())))
         self.next_ping = time.monotonic() + self.ping_interval
 
-    def write(self, send) -> None:
-        """Send within the timeout, or close the socket of a client too slow to take it."""
-        sent = False
+    def guarded(self, action) -> None:
+        """Read or write within the send timeout, or close the socket of a client too slow to take our writes."""
+        done = False
         with gevent.Timeout(self.send_timeout, False):
             try:
-                send()
+                action()
             except (ConnectionClosed, LocalProtocolError, OSError):
-                self.client_gone = True  # it closed while we were about to write
+                self.client_gone = True  # it closed or broke the protocol while we were reading or writing
                 return
-            sent = True
-        if not sent:
+            done = True
+        if not done:
             self.connection.close(TRY_AGAIN_LATER, "Too slow: a message could not be sent in time")
 
 
