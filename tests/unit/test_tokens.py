@@ -43,6 +43,15 @@ def test_expired_token_is_refused():
         verifier.verify(sign(claims(iat=int(time.time()) - 100, exp=int(time.time()) - 60)))
 
 
+def test_a_token_verified_before_is_refused_once_it_expires(monkeypatch):
+    token = sign(claims(exp=int(time.time()) + 30))
+    assert verifier.verify(token).user_id == 7
+    later = time.time() + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token)
+
+
 @pytest.mark.parametrize("missing", ["exp", "iat", "jti", "iss", "aud", "sub", "tv"])
 def test_token_missing_a_required_claim_is_refused(missing):
     with pytest.raises(InvalidToken):
