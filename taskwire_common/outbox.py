@@ -46,16 +46,20 @@ DROP FUNCTION taskwire_outbox_notify();
 """
 
 
+# One Core statement, built once: SQLAlchemy compiles it once, and no ORM bulk-insert layer runs.
+INSERT_EVENT = insert(OutboxEvent.__table__)
+
+
 def record_event(event: dict) -> None:
     """Write the event in the current transaction; it is published only if that transaction commits."""
     record_events([event])
 
 
 def record_events(events: list[dict]) -> None:
-    """Write several events in the current transaction, in this order, with one statement."""
+    """Write several events in the current transaction, in this order."""
     if events:
-        db.session.execute(insert(OutboxEvent).values(
-            [{"event_id": event["id"], "routing_key": event["type"], "payload": event} for event in events]))
+        db.session.execute(INSERT_EVENT, [{"event_id": event["id"], "routing_key": event["type"],
+                                           "payload": event} for event in events])
 
 
 def outbox_lag() -> dict:
