@@ -50,9 +50,9 @@ class Connection:
         self.pending.append(message)
         self.wakeup.set()
 
-    def take_pending(self) -> list[str]:
-        messages, self.pending = self.pending, []
-        return messages
+    def next_message(self) -> str | None:
+        """The oldest message waiting, taken off the list (which holds at most queue_size: a pop(0) is cheap)."""
+        return self.pending.pop(0) if self.pending else None
 
     def close(self, code: int, reason: str) -> None:
         """Ask the socket's greenlet to close it; safe from any greenlet."""

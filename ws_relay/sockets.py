@@ -121,12 +121,12 @@ class SocketLoop:
             connection.wakeup.clear()
             if self.client_wrote:
                 self.guarded(self.receive)
-            messages = connection.take_pending()
-            for message in messages:
-                if not self.open:
-                    return
+            sent = False
+            # One at a time: at most queue_size messages wait besides the one being sent.
+            while self.open and (message := connection.next_message()) is not None:
                 self.guarded(lambda: self.ws.send(message))
-            if not messages and self.open and time.monotonic() >= self.next_ping:
+                sent = True
+            if not sent and self.open and time.monotonic() >= self.next_ping:
                 self.ping()
 
     @property

@@ -25,7 +25,10 @@ def notification_event(user):
 
 
 def received(connection):
-    return [json.loads(message) for message in connection.take_pending()]
+    messages = []
+    while (message := connection.next_message()) is not None:
+        messages.append(json.loads(message))
+    return messages
 
 
 def connect(hub, user_id, role="user", tasks=True, size=10, **kwargs):
