@@ -1,4 +1,4 @@
-"""The outbox relay: publishes committed outbox rows to RabbitMQ, in order, with publisher confirms.
+"""The outbox relay: publishes committed outbox rows to RabbitMQ, in order, in batches the broker vouches for.
 
 One relay per database is active at a time (a PostgreSQL advisory lock elects it), so
 several may run for availability without publishing a row twice or out of order. The
@@ -92,19 +92,15 @@ class OutboxRelay:
             cursor.execute(FETCH_PENDING, (self.batch_size,))
             rows = cursor.fetchall()
         connection.commit()  # never sit idle in a transaction while talking to the broker
-        confirmed: list[int] = []
-        try:
-            for row_id, routing_key, payload in rows:
-                self.publisher.publish(routing_key, payload)
-                confirmed.append(row_id)
-        finally:
-            # Whatever the broker confirmed is marked, even if a later publish failed.
-            if confirmed:
-                with connection.cursor() as cursor:
-                    cursor.execute(MARK_PUBLISHED, (confirmed,))
-                connection.commit()
-                log.debug("published %d outbox events", len(confirmed))
-        return len(confirmed)
+        if not rows:
+            return 0
+        self.publisher.publish_batch([(routing_key, payload) for _id, routing_key, payload in rows])
+        # The broker has them all: mark them. A crash before this commit publishes them once more.
+        with connection.cursor() as cursor:
+            cursor.execute(MARK_PUBLISHED, ([row_id for row_id, _key, _payload in rows],))
+        connection.commit()
+        log.debug("published %d outbox events", len(rows))
+        return len(rows)
 
     def _wait_for_commit(self, connection) -> None:
         """Sleep until a commit notifies us, the sweep is due, or we are asked to stop."""
