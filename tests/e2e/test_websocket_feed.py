@@ -167,6 +167,17 @@ def test_origins_are_checked_against_the_allowlist(user, open_feed, origin, allo
         assert feed.close_code == 4403 and feed.messages == []
 
 
+def test_the_gateway_turns_down_compression_offered_by_browsers(user, gateway):
+    """A negotiated permessage-deflate keeps zlib state of ~100 KiB per socket in the relay."""
+    ws = websocket.create_connection(f"{gateway.replace('http', 'ws')}/ws/tasks/?token={user.token}", timeout=10,
+                                     header=["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"],
+                                     suppress_origin=True)
+    try:
+        assert "sec-websocket-extensions" not in ws.getheaders()
+    finally:
+        ws.close()
+
+
 def publish_big_task_events(count, size):
     """Task events for nobody's task (admins see them), each about `size` bytes, straight onto the exchange."""
     with amqp_channel() as channel:
