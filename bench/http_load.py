@@ -59,9 +59,9 @@ def throughput(url, token, *, method="GET", body=None, runs=3, seconds=10, conne
     return median_of(results)
 
 
-def paced_latency(url, token, rate, *, runs=3, seconds=10, connections=16, log=print):
+def paced_latency(url, token, rate, *, method="GET", body=None, runs=3, seconds=10, connections=16, log=print):
     """Latency with the load held near `rate` requests/s (each connection waits between requests)."""
-    script = lua_script(delay_ms=connections * 1000.0 / rate)
+    script = lua_script(method, body, delay_ms=connections * 1000.0 / rate)
     results = []
     for number in range(runs):
         results.append(run_wrk(url, token, seconds, connections, script))

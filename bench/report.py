@@ -13,7 +13,9 @@ def rows(results: dict) -> list[tuple[str, str, str, bool | None]]:
                     r["requests_per_s"] >= 1000 and r["p99_ms"] <= 30))
     if "create_tasks" in s:
         r = s["create_tasks"]
-        out.append(("POST /api/tasks/ (task + outbox row)", f"{r['requests_per_s']:.0f} req/s; p99 {r['p99_ms']} ms",
+        out.append(("POST /api/tasks/ (task + outbox row)",
+                    f"{r['requests_per_s']:.0f} req/s (p99 {r['p99_ms_at_peak']} ms at that peak); "
+                    f"at {r['paced_requests_per_s']:.0f} req/s p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms",
                     "≥ 500 req/s; p99 ≤ 50 ms", r["requests_per_s"] >= 500 and r["p99_ms"] <= 50))
     if "event_latency" in s:
         r = s["event_latency"]
