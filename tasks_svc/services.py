@@ -18,7 +18,6 @@ from .directory import find_active_user
 from .models import Task
 from .schemas import TaskSchema
 
-TASK_FIELDS = tuple(TaskSchema().fields)
 WRITABLE = ("title", "description", "priority", "status", "due_date", "assigned_user")
 DEFAULTS = {"description": "", "priority": "medium", "status": "todo", "due_date": None}
 
@@ -32,17 +31,22 @@ class InvalidAssignee(Exception):
 
 
 # Creating is the hot write path: the task and its event in one statement, so one round trip,
-# atomic without BEGIN and COMMIT. PostgreSQL writes the task into the event (to_jsonb gives the
-# same JSON as TaskSchema: ISO dates, enum names), and the API answers with the event's task.
+# atomic without BEGIN and COMMIT. Only the id comes from PostgreSQL, which writes it into the
+# event; the rest of the task's JSON is dumped here like every other answer (PostgreSQL would
+# write times differently, e.g. .12 where Python writes .120000).
 CREATE_TASK_WITH_EVENT = text("""
     WITH task AS (
-        INSERT INTO tasks (title, description, priority, status, due_date, assigned_user, created_by)
-        VALUES (:title, :description, :priority, :status, :due_date, :assigned_user, :created_by)
-        RETURNING *
+        INSERT INTO tasks (title, description, priority, status, due_date, assigned_user, created_by,
+                           created_at, updated_at)
+        VALUES (:title, :description, :priority, :status, :due_date, :assigned_user, :created_by,
+                :created_at, :created_at)
+        RETURNING id
+    ), event AS (
+        INSERT INTO outbox_events (event_id, routing_key, payload)
+        SELECT :event_id, :routing_key, jsonb_set(CAST(:event AS jsonb), '{data,task,id}', to_jsonb(task.id))
+        FROM task
     )
-    INSERT INTO outbox_events (event_id, routing_key, payload)
-    SELECT :event_id, :routing_key, jsonb_set(CAST(:event AS jsonb), '{data,task}', to_jsonb(task)) FROM task
-    RETURNING payload -> 'data' -> 'task'
+    SELECT id FROM task
 """)
 
 
@@ -108,18 +112,23 @@ def publish(event_type: str, principal: Principal, data: dict) -> None:
 
 
 def create_task(principal: Principal, fields: dict) -> dict:
-    """Insert the task and its `task.created` event with one statement; returns the task JSON."""
+    """Insert the task and its `task.created` event with one statement; returns the task JSON.
+
+    Its times come from this clock, as an update's `updated_at` does.
+    """
     assignee = fields.get("assigned_user")
     if assignee is None:
         assignee = default_assignee(principal)
     check_assignee(principal, assignee)
-    event = task_event(topology.TASK_CREATED, principal, {"task": None})
+    values = {**fields, "assigned_user": assignee, "created_by": principal.user_id,
+              "created_at": datetime.now(timezone.utc)}
+    task = TaskSchema().dump({**values, "id": None, "updated_at": values["created_at"]})
+    event = task_event(topology.TASK_CREATED, principal, {"task": task})
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        task = connection.execute(CREATE_TASK_WITH_EVENT, {
-            **fields, "assigned_user": assignee, "created_by": principal.user_id,
-            "event_id": event["id"], "routing_key": event["type"], "event": orjson.dumps(event).decode(),
+        task["id"] = connection.execute(CREATE_TASK_WITH_EVENT, {
+            **values, "event_id": event["id"], "routing_key": event["type"], "event": orjson.dumps(event).decode(),
         }).scalar_one()
-    return {name: task[name] for name in TASK_FIELDS}  # in the field order of every other answer
+    return task
 
 
 def replace_task(principal: Principal, task: Task, fields: dict) -> Task:

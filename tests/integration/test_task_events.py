@@ -1,6 +1,9 @@
 """Every committed task change writes exactly one event, in the same transaction, with the right body."""
+from datetime import datetime, timezone
+
 import pytest
 
+from tasks_svc import services
 from tests.support import bearer
 
 ENVELOPE = {"specversion", "id", "source", "type", "time", "datacontenttype", "data", "requestid"}
@@ -24,6 +27,18 @@ def test_create_writes_one_task_created_event(tasks_client, admin, task_events):
     assert (event["type"], event["source"], event["specversion"]) == ("task.created", "/taskwire/tasks_svc", "1.0")
     assert event["requestid"] == "req-create-1"
     assert event["data"] == {"task": task, "actor_id": 1, "actor_username": "root"}
+
+
+@pytest.mark.parametrize("microsecond", [120000, 0, 123456])
+def test_a_created_task_reads_the_same_in_its_answer_its_event_and_a_later_get(
+        tasks_client, admin, task_events, monkeypatch, microsecond):
+    """Times whose digits end in zeros too: PostgreSQL's JSON writes .12 where Python writes .120000."""
+    moment = datetime(2026, 11, 26, 20, 44, 36, microsecond, tzinfo=timezone.utc)
+    monkeypatch.setattr(services, "datetime", type("Clock", (), {"now": staticmethod(lambda tz: moment)}))
+    task = post(tasks_client, admin, assigned_user=2, due_date="2026-12-01")
+    [event] = task_events()
+    assert task["created_at"] == task["updated_at"] == moment.isoformat()
+    assert event["data"]["task"] == task == tasks_client.get(f"/api/tasks/{task['id']}/", headers=admin).json
 
 
 def test_update_carries_the_changes_old_and_new(tasks_client, admin, task_events):
