@@ -135,6 +135,22 @@ class EventTap:
 
 
 @pytest.fixture
+def channel(it_env):
+    """A channel on the real broker, Taskwire's topology declared."""
+    import pika
+
+    from broker import topology
+    from taskwire_common.messaging import connection_parameters
+
+    connection = pika.BlockingConnection(connection_parameters(it_env["AMQP_URL"]))
+    channel = connection.channel()
+    topology.declare(channel)
+    yield channel
+    if connection.is_open:
+        connection.close()
+
+
+@pytest.fixture
 def event_tap(it_env):
     tap = EventTap(it_env["AMQP_URL"])
     yield tap

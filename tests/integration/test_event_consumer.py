@@ -9,17 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from broker import topology
 from taskwire_common.consumer import EventConsumer, one_at_a_time
-from taskwire_common.messaging import connection_parameters
 from tests.support import wait_for
-
-
-@pytest.fixture
-def channel(it_env):
-    connection = pika.BlockingConnection(connection_parameters(it_env["AMQP_URL"]))
-    channel = connection.channel()
-    topology.declare(channel)
-    yield channel
-    connection.close()
 
 
 @pytest.fixture

@@ -6,16 +6,13 @@ import pika
 import pytest
 
 from broker import topology
-from taskwire_common.messaging import connection_parameters
 
 
 @pytest.fixture
-def channel(it_env):
-    connection = pika.BlockingConnection(connection_parameters(it_env["AMQP_URL"]))
-    channel = connection.channel()
-    channel.confirm_delivery()  # each publish returns once the broker has routed it
-    yield channel
-    connection.close()
+def confirming(channel):
+    """The conftest's channel (topology declared), each publish returning once the broker has routed it."""
+    channel.confirm_delivery()
+    return channel
 
 
 def publish(channel, routing_key: str, marker: str) -> None:
@@ -36,14 +33,14 @@ def markers_read_and_put_back(channel, count: int) -> list[str]:
 
 
 def test_declaring_the_topology_replaces_the_retired_durable_queue(channel):
-    channel.queue_declare(topology.RETIRED_QUEUES[0], durable=True)
+    channel.queue_declare(topology.RETIRED_QUEUES[0], durable=True)  # as an older version left it
     topology.declare(channel)
     with pytest.raises(pika.exceptions.ChannelClosedByBroker, match="NOT_FOUND"):
         channel.queue_declare(topology.RETIRED_QUEUES[0], passive=True)
 
 
-def test_recent_events_of_every_kind_can_be_read_without_being_taken(channel):
-    topology.declare(channel)
+def test_recent_events_of_every_kind_can_be_read_without_being_taken(confirming):
+    channel = confirming
     channel.queue_purge(topology.INSPECT_QUEUE)
     run = uuid.uuid4().hex[:8]
     for routing_key in (topology.TASK_CREATED, topology.NOTIFICATION_CREATED, topology.USER_UPDATED):
@@ -54,8 +51,8 @@ def test_recent_events_of_every_kind_can_be_read_without_being_taken(channel):
     assert markers_read_and_put_back(channel, 3) == expected  # reading took nothing
 
 
-def test_only_the_last_few_thousand_events_are_kept(channel):
-    topology.declare(channel)
+def test_only_the_last_few_thousand_events_are_kept(confirming):
+    channel = confirming
     channel.queue_purge(topology.INSPECT_QUEUE)
     run = uuid.uuid4().hex[:8]
     for number in range(topology.INSPECT_MAX_LENGTH + 10):
