@@ -174,5 +174,6 @@ def _unhealthy_report(profile: Profile, failures: dict[str, str]) -> str:
         parts.append(logs.tail(profile.log_dir / f"{name}.log"))
     parts.append(f"\n--- last lines of {profile.log_dir}/gateway.log:")
     parts.append(logs.tail(profile.log_dir / "gateway.log", 10))
-    parts.append(f"\nThe stack is left running for inspection; stop it with: python -m stack stop --profile {profile.name}")
+    parts.append("\nThe stack is left running for inspection; stop it with: "
+                 f"python -m stack stop --profile {profile.name}")
     return "\n".join(parts)

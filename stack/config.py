@@ -2,8 +2,10 @@
 import os
 import sys
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 PROCESSES_FILE = Path(__file__).with_name("processes.toml")
@@ -29,7 +31,7 @@ class Process:
     health: str | None = None
     flask_app: str | None = None
     migrations: str | None = None
-    env: dict = field(default_factory=dict)  # this process's own settings, over the profile's
+    env: dict[str, str] = field(default_factory=dict)  # this process's own settings, over the profile's
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class Profile:
     gateway_port: int
     amqp_vhost: str
     processes: tuple[Process, ...]
-    env_defaults: dict = field(default_factory=dict)
+    env_defaults: dict[str, str] = field(default_factory=dict)
     var_root: Path = REPO / "var"
 
     @property
@@ -80,7 +82,7 @@ def load_profile(name: str) -> Profile:
     )
 
 
-def process_env(profile: Profile, proc: Process, environ=os.environ) -> dict[str, str]:
+def process_env(profile: Profile, proc: Process, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """The one place that builds a process's environment: profile defaults, then the caller's."""
     users = profile.process("users_svc")
     env = {
@@ -100,7 +102,7 @@ def process_env(profile: Profile, proc: Process, environ=os.environ) -> dict[str
     return env
 
 
-def _process(raw: dict, port_base: int, database_suffix: str) -> Process:
+def _process(raw: dict[str, Any], port_base: int, database_suffix: str) -> Process:
     port = port_base + raw["port_offset"] if "port_offset" in raw else None
     database = raw["database"] + database_suffix if "database" in raw else None
     return Process(
@@ -115,6 +117,6 @@ def _process(raw: dict, port_base: int, database_suffix: str) -> Process:
     )
 
 
-def _load() -> dict:
+def _load() -> dict[str, Any]:
     with PROCESSES_FILE.open("rb") as f:
         return tomllib.load(f)

@@ -32,6 +32,8 @@ def migrate(profile: Profile) -> None:
     for proc in profile.processes:
         if not proc.migrations:
             continue
+        if not proc.flask_app:
+            raise ValueError(f"{proc.name} has migrations but no flask_app in processes.toml")
         if not (REPO / proc.migrations).is_dir():
             print(f"stack: {proc.migrations} does not exist yet; skipping", flush=True)
             continue

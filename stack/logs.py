@@ -1,7 +1,9 @@
 """Follow the profile's log files and print each new line prefixed with its process name."""
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 COLOURS = ("36", "32", "33", "35", "34", "31", "96", "92")
 
@@ -11,7 +13,7 @@ def follow(log_dir: Path, stop: threading.Event) -> None:
 
     Files present at the start are followed from their end; later ones from their start.
     """
-    files: dict[Path, tuple] = {}  # path -> (file, inode)
+    files: dict[Path, tuple[TextIO, int]] = {}  # path -> (file, inode)
     first_scan = True
     while not stop.is_set():
         for path in sorted(log_dir.glob("*.log")):
@@ -29,7 +31,7 @@ def tail(path: Path, lines: int = 40) -> str:
     return "".join(path.read_text(errors="replace").splitlines(True)[-lines:])
 
 
-def _complete_lines(handle):
+def _complete_lines(handle: TextIO) -> Iterator[str]:
     """New whole lines; a half-written last line is left for the next poll."""
     while True:
         position = handle.tell()
@@ -40,7 +42,7 @@ def _complete_lines(handle):
         yield line
 
 
-def _reopen_if_rotated(files: dict, path: Path, from_start: bool) -> None:
+def _reopen_if_rotated(files: dict[Path, tuple[TextIO, int]], path: Path, from_start: bool) -> None:
     try:
         inode = path.stat().st_ino
     except FileNotFoundError:

@@ -28,7 +28,7 @@ COMPOSE_WEB_ROOT = "/usr/share/nginx/taskwire-web"  # where gateway/Dockerfile c
 
 def render_template(text: str, values: dict[str, str]) -> str:
     """Replace ${NAME} placeholders; nginx's own $variables are left alone."""
-    def substitute(match):
+    def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in values:
             raise KeyError(f"no value for ${{{name}}} in the gateway template")
