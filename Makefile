@@ -1,4 +1,4 @@
-# Taskwire's interface for humans and CI (see DESIGN.md, "Running").
+# Taskwire's interface for humans and CI: the make targets are how everything is run.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,16 +6,37 @@ STAMP := $(VENV)/.installed
 STACK := $(PY) -m stack
 TEST_DIRS := $(wildcard tests/unit tests/integration tests/e2e)
 
-.PHONY: venv infra up start stop status test superuser migrate logs bench chaos
+# pip-compile's options for both lock files: exact pins with hashes, pip and setuptools included
+# (pip-tools needs them), no local index or wheel folder written into the files.
+# `make lock LOCK_ARGS=--upgrade` moves every pin to the newest version pyproject.toml allows.
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --allow-unsafe \
+	--generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
+
+.PHONY: venv lock lint infra up start stop status test superuser migrate logs bench chaos
 
 venv: $(STAMP)
 
-# Reinstall only when pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml
+# The exact versions of requirements-dev.lock, then the project itself (editable, no dependencies:
+# the lock has them all). Reinstalls when the lock or the project's own metadata changed.
+$(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
+
+# Both lock files from pyproject.toml: the dev lock (runtime and dev extras) first, then the runtime
+# lock held to it, so the two never name different versions of a runtime package. Pins already in
+# a file stay where pyproject.toml still allows them.
+lock: venv
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra dev -o requirements-dev.lock pyproject.toml
+	$(PIP_COMPILE) $(LOCK_ARGS) -c requirements-dev.lock -o requirements.lock pyproject.toml
+
+# ruff and mypy as pyproject.toml configures them; both run, and either failing fails the target.
+lint: venv
+	@status=0; \
+	$(PY) -m ruff check . || status=1; \
+	$(PY) -m mypy || status=1; \
+	exit $$status
 
 infra:
 	scripts/ensure-infra.sh
