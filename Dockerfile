@@ -8,13 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-# The dependencies alone first, read from pyproject.toml: this layer is rebuilt only when
-# they change, not on every source edit. (All of them ship wheels: no compiler needed.)
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# The runtime dependencies alone first, at the exact versions and hashes of requirements.lock
+# (`make lock` writes it): this layer is rebuilt only when the lock changes, not on every source
+# edit. (All of them ship wheels: no compiler needed.)
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock && rm requirements.lock
 
 # The source, importable from /app (PYTHONPATH): nothing to build or install.
 COPY taskwire_common/ taskwire_common/
