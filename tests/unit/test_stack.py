@@ -1,13 +1,37 @@
 """The local stack launcher: profiles, per-process environment and rendered configs."""
 import configparser
 import dataclasses
+import itertools
 import shutil
 import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from supervisor.datatypes import dict_of_key_value_pairs
 
 from stack import config, render
+
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LINUX_EPHEMERAL_LOW = 32768  # the kernel's default first ephemeral port, where the file is unreadable
+# What every profile shares on this machine: PostgreSQL, AMQP, the management console, epmd, and
+# RabbitMQ's Erlang distribution port (AMQP + 20000).
+INFRASTRUCTURE_PORTS = {5432, 5672, 15672, 4369, 25672}
+
+
+def ephemeral_port_low() -> int:
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return LINUX_EPHEMERAL_LOW
+
+
+def listening_ports(profile: config.Profile) -> set[int]:
+    return {profile.gateway_port} | {p.port for p in profile.processes if p.port}
+
+
+def every_profile() -> list[config.Profile]:
+    return [config.load_profile(name) for name in config.profile_names()]
 
 
 @pytest.fixture(params=["dev", "test"])
@@ -91,3 +115,32 @@ def test_a_callers_database_url_never_points_every_service_at_one_database():
     urls = {config.process_env(dev, proc, environ=environ)["DATABASE_URL"]
             for proc in dev.processes if proc.database}
     assert "postgresql://somewhere/else" not in urls and len(urls) == 3
+
+
+def test_every_profiles_ports_lie_below_the_ephemeral_range():
+    low = ephemeral_port_low()
+    for profile in every_profile():
+        ports = listening_ports(profile)
+        assert max(ports) < low, f"{profile.name} listens on {sorted(ports)}, in the ephemeral range from {low}"
+
+
+def test_no_two_profiles_port_ranges_overlap():
+    spans = []
+    for profile in every_profile():
+        ports = listening_ports(profile)
+        spans.append((min(ports), max(ports), profile.name))
+    assert len(spans) >= 6, "dev, test, bench, console, chaos and soak at least"
+    for (_, high, name), (next_low, _, next_name) in itertools.pairwise(sorted(spans)):
+        assert high < next_low, f"{name} (up to {high}) overlaps {next_name} (from {next_low})"
+
+
+def test_no_profile_listens_on_a_postgresql_or_rabbitmq_port():
+    for profile in every_profile():
+        taken = listening_ports(profile) & INFRASTRUCTURE_PORTS
+        assert not taken, f"{profile.name} listens on {sorted(taken)}"
+
+
+def test_each_profiles_websocket_origins_are_its_own_gateway():
+    for profile in every_profile():
+        origins = config.process_env(profile, profile.process("ws_relay"), environ={})["WS_ALLOWED_ORIGINS"]
+        assert {urlsplit(origin).port for origin in origins.split(",")} == {profile.gateway_port}, profile.name
