@@ -3,6 +3,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
+
+# RabbitMQ and PostgreSQL are shared by every stack on this machine: a run that restarts them notes
+# each restart in FAULT_LOG, and waits while a soak run (which must not meet them) holds SOAK_RUNNING.
+FAULT_LOG = Path("/tmp/taskwire-faults.log")
+SOAK_RUNNING = Path("/tmp/taskwire-soak.running")
 
 
 def run(command: list[str]) -> None:

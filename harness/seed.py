@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import psycopg2
 import psycopg2.extras
 
+from . import api
 from .stack_runner import StackRunner
 
 USERS = 1000
@@ -87,3 +88,8 @@ def seed_tasks(tasks_url: str, seeded: Seeded, log: Callable[[str], None]) -> No
                    (%s::int[])[1 + (g * 7919) %% %s], %s
             FROM generate_series(1, %s) AS g""", (user_ids, len(user_ids), seeded.id_of(ADMIN), TASKS))
         cursor.execute("ANALYZE tasks")
+
+
+def sign_in(gateway: str, username: str) -> str:
+    """A seeded account's token."""
+    return api.login(gateway, username, PASSWORD)["token"]

@@ -4,6 +4,7 @@ import time
 import pytest
 
 from chaos import soak_load, soak_logs, soak_memory, soak_report
+from harness import procfs
 
 WRK_OUTPUT = """Running 30s test @ http://127.0.0.1:58000/
   2 threads and 16 connections
@@ -64,12 +65,12 @@ def test_supervisorctl_status_names_each_running_program_with_its_pid():
     output = ("taskwire:gateway                 RUNNING   pid 11280, uptime 0:00:13\n"
               "taskwire:tasks_svc               RUNNING   pid 11273, uptime 0:00:13\n"
               "taskwire:notify_worker           STARTING  \n")
-    assert soak_memory.parse_status(output) == {"gateway": 11280, "tasks_svc": 11273}
+    assert procfs.parse_status(output) == {"gateway": 11280, "tasks_svc": 11273}
 
 
 def test_workers_are_labelled_under_their_program():
     tree = {1: [10, 20], 10: [12, 11], 11: [13], 20: []}
-    labels = soak_memory.label_processes(1, {"tasks_svc": 10, "tasks_outbox": 20}, tree)
+    labels = procfs.label_processes(1, {"tasks_svc": 10, "tasks_outbox": 20}, tree)
     assert labels == {"supervisord": 1, "tasks_outbox": 20, "tasks_svc": 10,
                       "tasks_svc/worker1": 11, "tasks_svc/worker2": 12, "tasks_svc/worker3": 13}
 
