@@ -2,8 +2,15 @@
 from collections import Counter
 from dataclasses import replace
 
-from chaos.ledger import (Change, Session, account_events, account_notifications, account_sessions,
-                          expected_notices, expected_notifications)
+from chaos.ledger import (
+    Change,
+    Session,
+    account_events,
+    account_notifications,
+    account_sessions,
+    expected_notices,
+    expected_notifications,
+)
 from taskwire_common import contracts
 
 ADMIN, ANN, BOB = 1, 2, 3

@@ -106,7 +106,8 @@ def test_the_relay_log_tells_when_and_how_one_users_socket_was_dropped():
 
 
 def test_error_lines_are_found_in_service_and_nginx_logs():
-    service = "INFO 2026-11-26 17:25:06,100 api ok\nERROR 2026-11-26 17:25:07,100 api broke\nTraceback (most recent call last):\n"
+    service = ("INFO 2026-11-26 17:25:06,100 api ok\nERROR 2026-11-26 17:25:07,100 api broke\n"
+               "Traceback (most recent call last):\n")
     assert len(soak_logs.error_lines("tasks_svc.log", service)) == 2
     nginx = "2026/11/26 17:25:06 [warn] 1#1: something\n2026/11/26 17:25:07 [error] 1#1: upstream broke\n"
     assert len(soak_logs.error_lines("gateway.log", nginx)) == 1
