@@ -30,7 +30,7 @@ def children(pid: int) -> list[int]:
 
 def first_child(pid: int, timeout: float = 30.0) -> int:
     """The first child a process starts (a gunicorn master's worker), once there is one."""
-    return wait_until(lambda: next(iter(children(pid)), None), timeout, f"a child of process {pid}")
+    return wait_until(lambda: children(pid), timeout, f"a child of process {pid}")[0]
 
 
 def children_by_parent() -> dict[int, list[int]]:

@@ -156,7 +156,7 @@ class SocketPool:
 
     def __init__(self) -> None:
         self.sockets: list[websocket.WebSocket] = []
-        self.received: list[tuple[int, float, str]] = []  # (socket index, arrival time, raw message)
+        self.received: list[tuple[int, float, str | bytes]] = []  # (socket index, arrival time, raw message)
         self._readers: list = []
 
     def open(self, urls: list[str], concurrency: int = 200, log: Callable[[str], None] = print) -> None:
@@ -228,13 +228,15 @@ class NeverReadingClient:
     def kernel_view(self) -> dict[str, Any]:
         """What the client's kernel holds: bytes received but never read, and the TCP state."""
         sock = self.ws.sock  # websocket-client 1.8's raw socket: FIONREAD and TCP_INFO need its descriptor
+        if sock is None:
+            return {"unread_bytes": None, "tcp_state": "no socket: closed by the client"}
         waiting = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0" * 4))[0]
         state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
         return {"unread_bytes": waiting, "tcp_state": TCP_STATES.get(state, str(state))}
 
     def drain(self, seconds: float = 30.0) -> dict[str, Any]:
         """Read at last what was sent: the messages, then how the connection ended (or that it had not)."""
-        messages, ended = 0, None
+        messages, ended = 0, None  # type: tuple[int, dict[str, Any] | None]
         self.ws.settimeout(seconds)
         while ended is None:
             try:
