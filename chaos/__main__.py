@@ -92,7 +92,7 @@ def markdown(results: dict) -> str:
     lines = [f"# make chaos, {results['date']}{' (quick)' if results['quick'] else ''}", ""]
     faults = results["parts"].get("faults")
     if faults:
-        injected = {}
+        injected: dict[str, int] = {}
         for fault in faults["faults"]:
             injected[fault["fault"]] = injected.get(fault["fault"], 0) + 1
         ws = faults["websocket"]["totals"]

@@ -19,6 +19,7 @@ requests answered with anything but success or a JSON 503 while PostgreSQL was d
 """
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
@@ -95,7 +96,7 @@ class FaultRun:
             self.people.append(api.register(self.gateway, name, PASSWORD, timeout=REQUEST_TIMEOUT))
         # tasks_svc learns of new users from their events: wait until it accepts each as an assignee.
         for person in self.users:
-            wait_until(lambda p=person: self._probe_assignment(p), 30, f"tasks_svc knows user {person.id}")
+            wait_until(functools.partial(self._probe_assignment, person), 30, f"tasks_svc knows user {person.id}")
 
     def _probe_assignment(self, person: Person) -> bool:
         response = requests.post(f"{self.gateway}/api/tasks/", headers=bearer(self.admin.token),
@@ -190,8 +191,8 @@ class FaultRun:
                 self.record(Change("task.created", task["id"], person.id, None, task))
             return
         before = tasks[rng.choice(sorted(tasks))]
-        assignee = next((p for p in self.users if p.id == before["assigned_user"]), None)
-        person = assignee if assignee and rng.random() < 0.4 else self.admin
+        owner = next((p for p in self.users if p.id == before["assigned_user"]), None)
+        person = owner if owner and rng.random() < 0.4 else self.admin
         if roll < 0.7:
             if person.is_admin and rng.random() < 0.4:
                 # Always a real change: an update that changes nothing is no change and has no event.

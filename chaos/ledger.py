@@ -47,7 +47,7 @@ def expected_notices(change: Change) -> Counter:
 
 
 def expected_notifications(changes: list[Change]) -> Counter:
-    total = Counter()
+    total: Counter = Counter()
     for change in changes:
         total += expected_notices(change)
     return total
@@ -69,9 +69,9 @@ def account_events(changes: list[Change], tap_events: list[TaskEvent]) -> dict:
         if event.id in seen_ids:
             continue
         seen_ids.add(event.id)
-        observed.setdefault(event.task_id, []).append(event.type)
+        observed.setdefault(event.task["id"], []).append(event.type)
     lost = extra = out_of_order = 0
-    examples = []
+    examples: list[dict] = []
     for task_id in sorted(expected.keys() | observed.keys()):
         want, got = expected.get(task_id, []), observed.get(task_id, [])
         lost += sum((Counter(want) - Counter(got)).values())
@@ -86,7 +86,7 @@ def account_events(changes: list[Change], tap_events: list[TaskEvent]) -> dict:
 
 def account_notifications(expected: Counter, stored: dict[int, list[dict]]) -> dict:
     """Compare the expected notifications with those each user's API lists (user -> notifications)."""
-    actual = Counter()
+    actual: Counter = Counter()
     foreign = 0
     for user, notifications in stored.items():
         for notification in notifications:

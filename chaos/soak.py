@@ -77,7 +77,7 @@ def run(log, duration_s: float = 600, sockets: int = 1000, profile_name: str = "
         child = subprocess.Popen(command + (["--keep-stack"] if keep_stack else []), cwd=REPO,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            for line in child.stdout:
+            for line in child.stdout or ():
                 log(line.rstrip("\n"))
         finally:
             if child.poll() is None:  # the caller was interrupted: the child stops its stack and removes its marker

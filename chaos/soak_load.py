@@ -151,7 +151,10 @@ def lua_script(data: MixData, delay_ms: float | None = None, sent_before: dict |
 def parse(output: str) -> dict:
     """wrk's own figures (rate, latency, errors) and the script's counts by kind and by status."""
     figures = wrk.parse(output)
-    figures["requests"] = int(re.search(r"(\d+) requests in", output).group(1))
+    requests_done = re.search(r"(\d+) requests in", output)
+    if requests_done is None:
+        raise ValueError(f"no request count in wrk's output: {output[:200]!r}")
+    figures["requests"] = int(requests_done.group(1))
     socket_errors = re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     figures["socket_errors"] = dict(zip(("connect", "read", "write", "timeout"),
                                         map(int, socket_errors.groups()), strict=True)) if socket_errors else {}

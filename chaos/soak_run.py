@@ -143,7 +143,7 @@ class Soak:
 
     def soak(self, data: soak_load.MixData, target: float) -> None:
         delay = PACED_CONNECTIONS * 1000.0 / target  # corrected after the first segment
-        segments = []
+        segments: list[dict] = []
         self.started = time.time()
         sampler = gevent.spawn(self.sample_memory)
         try:
@@ -175,7 +175,7 @@ class Soak:
         relay = self.relay_text()
         slow = socket_closes(relay, self.slow_admin["id"])
         closed = [e for e in slow if e["what"] == "closed"]
-        slow_state = f"dropped ({closed[0]['code']}) after {closed[0]['at'] - self.slow.opened_at:.0f} s" \
+        slow_state = f"dropped ({closed[0]['code']}) after {closed[0]['at'] - self.slow_client.opened_at:.0f} s" \
             if closed else "open"
         total_rss = sum(self.sampler.samples[-1][1].values()) / 1024 if self.sampler.samples else 0
         self.log(f"soak: {elapsed:4.0f}/{self.duration:.0f} s  {segments[-1]['requests_per_s']:.0f} req/s "
@@ -184,6 +184,12 @@ class Soak:
                  f"{len(self.readers.ended)} closed, {self.readers.received_since(time.time() - SEGMENT_SECONDS)} "
                  f"got a message in the last {SEGMENT_SECONDS} s  slow socket {slow_state}  "
                  f"stack RSS {total_rss:.0f} MiB")
+
+    @property
+    def slow_client(self) -> NeverReadingClient:
+        if self.slow is None:
+            raise RuntimeError("the never-reading socket is opened when the soak starts")
+        return self.slow
 
     def relay_text(self) -> str:
         self.relay_log += self.relay_tail.read_new().get("ws_relay.log", "")
@@ -272,16 +278,16 @@ class Soak:
                 "users_whose_sockets_got_different_counts": sum(1 for seen in seen_by_user.values() if len(seen) > 1)}
 
     def slow_socket_figures(self) -> dict:
-        kernel = self.slow.kernel_view()
+        kernel = self.slow_client.kernel_view()
         relay_says = socket_closes(self.relay_text(), self.slow_admin["id"])
         closed = next((e for e in relay_says if e["what"] == "closed"), None)
-        drained = self.slow.drain(seconds=10)
-        return {"user_id": self.slow_admin["id"], "opened_after_s": round(self.slow.opened_at - self.started, 1),
+        drained = self.slow_client.drain(seconds=10)
+        return {"user_id": self.slow_admin["id"], "opened_after_s": round(self.slow_client.opened_at - self.started, 1),
                 "client_kernel_before_reading": kernel,
                 "relay_log": [e["line"] for e in relay_says],
                 "dropped": closed is not None and closed["code"] is not None,
                 "close_code": closed["code"] if closed else None,
-                "dropped_after_s": round(closed["at"] - self.slow.opened_at, 1) if closed else None,
+                "dropped_after_s": round(closed["at"] - self.slow_client.opened_at, 1) if closed else None,
                 "queue_full": any(e["what"] == "send queue full" for e in relay_says),
                 "client_view": drained}
 
