@@ -37,7 +37,7 @@ class Tap:
     system's own consumers use. `events` holds what it has read, in the broker's order."""
 
     def __init__(self, url: str):
-        self.url, self.name = url, f"chaos.tap.{uuid.uuid4().hex[:8]}"
+        self.url, self.name = url, f"harness.tap.{uuid.uuid4().hex[:8]}"
         self.events: list[contracts.TaskEvent] = []
         with amqp_channel(self.url) as channel:
             topology.declare(channel)
