@@ -57,7 +57,7 @@ def main() -> int:
     log(f"bench: {', '.join(names)} on {results['machine']['cores']} cores; "
         "the load generator shares them")
     if "start_time" not in names:
-        bench.stack("start")
+        bench.stack.start()
     for name in names:
         if name == "start_time":
             log("== make start until healthy")

@@ -1,4 +1,4 @@
-"""The results as the issue's table: each scenario, its figures, its target, met or not."""
+"""The results as a table: each scenario, its figures, its target, met or not."""
 from __future__ import annotations
 
 

@@ -1,1 +1,1 @@
-"""make chaos: the long fault run, the long API fuzz and the soak (issue 8)."""
+"""make chaos: the long fault run, the long API fuzz and the soak."""

@@ -1,6 +1,6 @@
 """`python -m chaos [--only faults fuzz soak] [--quick]`: break the chaos stack on purpose and report.
 
-faults: 2,000 task changes through the gateway while RabbitMQ restarts, the outbox relay and the
+faults: 2,000 task changes through the gateway while RabbitMQ restarts, the outbox publisher and the
         notification consumer are SIGKILLed and PostgreSQL restarts (chaos/faults.py);
 fuzz:   schemathesis against every service's OpenAPI document, 100 examples per operation
         (tests/e2e/test_api_fuzz.py, the same test make test runs with a few);
@@ -17,6 +17,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from harness.stack_runner import StackRunner
 from stack.config import REPO, load_profile
 
 from .faults import FaultRun, Plan
@@ -30,20 +31,16 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def stack(profile: str, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "stack", args[0], "--profile", profile, *args[1:]], cwd=REPO, check=True)
-
-
 def run_faults(quick: bool) -> dict:
     profile = load_profile("chaos")
-    stack("chaos", "start")
-    stack("chaos", "run", "users_svc", "--", "flask", "--app", "users_svc.wsgi:app", "create-superuser",
-          "--username", ADMIN[0], "--password", ADMIN[1], "--email", "chaos-admin@example.com", "--no-input")
-    plan = Plan(changes=300, seconds=40, broker_restarts=1, relay_kills=2, consumer_kills=2) if quick else Plan()
+    stack = StackRunner(profile)
+    stack.start()
+    stack.create_superuser(*ADMIN, "chaos-admin@example.com")
+    plan = Plan(changes=300, seconds=40, broker_restarts=1, publisher_kills=2, consumer_kills=2) if quick else Plan()
     try:
         return FaultRun(profile.gateway_url, profile, ADMIN, plan, log).run()
     finally:
-        stack("chaos", "stop")
+        stack.stop()
 
 
 def run_fuzz(quick: bool) -> dict:
@@ -95,7 +92,7 @@ def markdown(results: dict) -> str:
     lines = [f"# make chaos, {results['date']}{' (quick)' if results['quick'] else ''}", ""]
     faults = results["parts"].get("faults")
     if faults:
-        injected = {}
+        injected: dict[str, int] = {}
         for fault in faults["faults"]:
             injected[fault["fault"]] = injected.get(fault["fault"], 0) + 1
         ws = faults["websocket"]["totals"]

@@ -5,7 +5,7 @@ assigned to: creates, edits, reassignments, deletes), a fault thread, evenly spr
 run and in a seeded random order:
 
 - restarts RabbitMQ (`rabbitmqctl stop_app`, a few seconds, `start_app`);
-- kills the tasks outbox relay and the notifications consumer with SIGKILL (supervisord starts
+- kills the tasks outbox publisher and the notifications consumer with SIGKILL (supervisord starts
   them again, as Docker's restart policy does in compose);
 - restarts PostgreSQL (on this machine one cluster holds every service's database, so all of
   them go down at once: a harder fault than one service's database).
@@ -19,6 +19,7 @@ requests answered with anything but success or a JSON 503 while PostgreSQL was d
 """
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
@@ -27,12 +28,16 @@ from dataclasses import dataclass, field
 
 import requests
 
-from stack.config import AMQP_SERVER, Profile
+from harness import api
+from harness.amqp import Tap, amqp_url
+from harness.api import Person, bearer
+from harness.wait import poll, wait_until
+from harness.ws import Watcher
+from stack.config import Profile
+from taskwire_common import contracts
 
 from .injectors import Faults
-from .ledger import (Change, account_events, account_notifications, account_sessions,
-                     expected_notifications)
-from .observers import Person, Tap, Watcher
+from .ledger import Change, account_events, account_notifications, account_sessions, expected_notifications
 
 REQUEST_TIMEOUT = 10.0  # a request that takes longer is a hang, and a failure
 PASSWORD = "chaos-password-1"
@@ -43,7 +48,7 @@ class Plan:
     changes: int = 2000  # committed changes to make
     seconds: float = 180.0  # how long the writers spread them over
     broker_restarts: int = 3
-    relay_kills: int = 3
+    publisher_kills: int = 3
     consumer_kills: int = 3
     postgres_restarts: int = 1
     users: int = 4
@@ -53,7 +58,7 @@ class Plan:
     wait_for_soak: bool = True  # make chaos waits for a soak run on this machine; make test does not
 
     def faults(self) -> list[str]:
-        names = (["rabbitmq restart"] * self.broker_restarts + ["outbox relay SIGKILL"] * self.relay_kills
+        names = (["rabbitmq restart"] * self.broker_restarts + ["outbox publisher SIGKILL"] * self.publisher_kills
                  + ["consumer SIGKILL"] * self.consumer_kills + ["postgresql restart"] * self.postgres_restarts)
         random.Random(self.seed).shuffle(names)
         return names
@@ -82,31 +87,20 @@ class FaultRun:
 
     # -- setup
 
-    def login(self, username: str, password: str) -> str:
-        response = requests.post(f"{self.gateway}/api/auth/login/", json={"username": username, "password": password},
-                                 timeout=REQUEST_TIMEOUT)
-        response.raise_for_status()
-        return response.json()["token"]
-
     def setup(self) -> None:
         username, password = self.admin_credentials
-        token = self.login(username, password)
-        me = requests.get(f"{self.gateway}/api/auth/me/", headers=auth(token), timeout=REQUEST_TIMEOUT).json()
-        self.people = [Person(me["id"], username, token, True)]
+        signed_in = api.login(self.gateway, username, password, timeout=REQUEST_TIMEOUT)
+        self.people = [Person(signed_in["user"]["id"], username, signed_in["token"], True)]
         for _ in range(self.plan.users):
             name = "chaos" + uuid.uuid4().hex[:10]
-            response = requests.post(f"{self.gateway}/api/auth/register/", timeout=REQUEST_TIMEOUT, json={
-                "username": name, "email": f"{name}@example.com", "password": PASSWORD})
-            response.raise_for_status()
-            body = response.json()
-            self.people.append(Person(body["user"]["id"], name, body["token"], False))
+            self.people.append(api.register(self.gateway, name, PASSWORD, timeout=REQUEST_TIMEOUT))
         # tasks_svc learns of new users from their events: wait until it accepts each as an assignee.
         for person in self.users:
-            poll(lambda p=person: self._probe_assignment(p), 30, f"tasks_svc knows user {person.id}")
+            wait_until(functools.partial(self._probe_assignment, person), 30, f"tasks_svc knows user {person.id}")
 
     def _probe_assignment(self, person: Person) -> bool:
-        response = requests.post(f"{self.gateway}/api/tasks/", headers=auth(self.admin.token), timeout=REQUEST_TIMEOUT,
-                                 json={"title": "probe", "assigned_user": person.id})
+        response = requests.post(f"{self.gateway}/api/tasks/", headers=bearer(self.admin.token),
+                                 timeout=REQUEST_TIMEOUT, json={"title": "probe", "assigned_user": person.id})
         if response.status_code == 201:
             task = response.json()
             self.record(Change("task.created", task["id"], self.admin.id, None, task))
@@ -128,7 +122,7 @@ class FaultRun:
 
     def run(self) -> dict:
         plan = self.plan
-        tap = Tap(f"{AMQP_SERVER}/{self.profile.amqp_vhost}")
+        tap = Tap(amqp_url(self.profile))
         try:
             self.setup()
             watchers = [Watcher(self.gateway, person) for person in self.people]
@@ -197,8 +191,8 @@ class FaultRun:
                 self.record(Change("task.created", task["id"], person.id, None, task))
             return
         before = tasks[rng.choice(sorted(tasks))]
-        assignee = next((p for p in self.users if p.id == before["assigned_user"]), None)
-        person = assignee if assignee and rng.random() < 0.4 else self.admin
+        owner = next((p for p in self.users if p.id == before["assigned_user"]), None)
+        person = owner if owner and rng.random() < 0.4 else self.admin
         if roll < 0.7:
             if person.is_admin and rng.random() < 0.4:
                 # Always a real change: an update that changes nothing is no change and has no event.
@@ -219,7 +213,7 @@ class FaultRun:
         """The response body on success ({} for a 204); None if refused with 503 during an outage."""
         sent = time.monotonic()
         try:
-            response = requests.request(method, self.gateway + path, json=body, headers=auth(person.token),
+            response = requests.request(method, self.gateway + path, json=body, headers=bearer(person.token),
                                         timeout=REQUEST_TIMEOUT)
         except requests.RequestException as exc:
             return self._error(f"{method.upper()} {path}: {type(exc).__name__} after {time.monotonic() - sent:.1f} s")
@@ -249,8 +243,8 @@ class FaultRun:
             clean = not (events["lost"] or events["extra"] or notifications["missing"]
                          or notifications["doubled_or_unexpected"])
             if clean or time.monotonic() > deadline:
-                return {"events": events, "notifications": notifications,
-                        "healthy": self.healthy(), "processes": self.faults.supervisorctl("status").splitlines()}
+                return {"events": events, "notifications": notifications, "healthy": api.healthy(self.profile),
+                        "processes": self.faults.supervisorctl("status").splitlines()}
             time.sleep(2)  # polling the settled state against the deadline above
 
     def notification_accounting(self) -> dict:
@@ -260,30 +254,18 @@ class FaultRun:
         return account_notifications(expected_notifications(self.outcomes.changes), stored)
 
     def all_notifications(self, person: Person) -> list[dict]:
-        items, page = [], 1
-        while True:
-            try:
-                response = requests.get(f"{self.gateway}/api/notifications/", params={"page": page, "page_size": 100},
-                                        headers=auth(person.token), timeout=REQUEST_TIMEOUT)
-            except requests.RequestException:
-                return items
-            if response.status_code != 200:
-                return items
-            items += response.json()
-            if 'rel="next"' not in response.headers.get("Link", ""):
-                return items
-            page += 1
-
-    def healthy(self) -> bool:
+        """What the API lists for the person; as far as it answers, while the system may still be recovering."""
+        items: list[dict] = []
         try:
-            return all(requests.get(f"{self.gateway}/healthz/{name}", timeout=5).status_code == 200
-                       for name in ("users", "tasks", "notifications", "ws"))
+            for page in api.notification_pages(self.gateway, person.token, timeout=REQUEST_TIMEOUT):
+                items += page
         except requests.RequestException:
-            return False
+            pass
+        return items
 
     def _final_round(self, watchers: list[Watcher], tap: Tap) -> dict:
         """Every watcher, reconnected by itself, must get every event it may see from now on."""
-        poll(lambda: all(w.current for w in watchers), 60, "every watcher connected again")
+        wait_until(lambda: all(w.current for w in watchers), 60, "every watcher connected again")
         # A socket is only known to be live (not about to be refused) once an event reached it.
         deadline = time.monotonic() + 60
         while True:
@@ -292,7 +274,7 @@ class FaultRun:
                                                                           "assigned_user": person.id}, 201)
                 if probe:
                     self.record(Change("task.created", probe["id"], self.admin.id, None, probe))
-            if poll_quietly(lambda: all(w.current and w.current.event_ids for w in watchers), 5):
+            if poll(lambda: all(w.current and w.current.event_ids for w in watchers), 5):
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError("the watchers' sockets never became live")
@@ -310,15 +292,15 @@ class FaultRun:
                 final.append(change)
 
         def delivered() -> int:
-            events = {e["id"]: e for e in tap.drain()}
-            final_ids = {e["id"] for e in events.values()
-                         if e["type"] == "task.created" and e["data"]["task"]["id"] in {c.task_id for c in final}}
+            events = {e.id: e for e in tap.drain()}
+            final_ids = {e.id for e in events.values()
+                         if e.type == contracts.TASK_CREATED and e.task_id in {c.task_id for c in final}}
             missing = 0
             for watcher in watchers:
                 session = sessions[id(watcher)]
                 got = set(session.event_ids[marks[id(watcher)]:]) if session else set()
                 should = {i for i in final_ids if watcher.person.is_admin
-                          or events[i]["data"]["task"]["assigned_user"] == watcher.person.id}
+                          or events[i].assignee == watcher.person.id}
                 missing += len(should - got)
             return missing if len(final_ids) == len(final) else -1
         missing = -1
@@ -366,20 +348,3 @@ class FaultRun:
             "healthy_afterwards": settled["healthy"], "processes": settled["processes"],
         }
 
-
-def auth(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def poll_quietly(condition, timeout: float, interval: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(interval)
-    return True
-
-
-def poll(condition, timeout: float, what: str, interval: float = 0.1) -> None:
-    if not poll_quietly(condition, timeout, interval):
-        raise TimeoutError(f"timed out after {timeout} s waiting for {what}")

@@ -1,21 +1,17 @@
-"""The faults of a fault run: RabbitMQ and PostgreSQL restarts, SIGKILLs of the relay and the consumer.
+"""The faults of a fault run: RabbitMQ and PostgreSQL restarts, SIGKILLs of the outbox publisher and the consumer.
 
 RabbitMQ and PostgreSQL are shared by every stack on this machine, so each fault is noted in
 /tmp/taskwire-faults.log, and `make chaos` waits while a soak run says it is running.
 """
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
-from stack import commands
+from harness.infra import FAULT_LOG, SOAK_RUNNING, postgres, rabbitmq
+from harness.stack_runner import supervisorctl
 from stack.config import Profile
 
-FAULT_LOG = Path("/tmp/taskwire-faults.log")  # other stacks on this machine share RabbitMQ and PostgreSQL
-SOAK_RUNNING = Path("/tmp/taskwire-soak.running")  # a soak run asks the shared faults to wait
 AFTER_OUTAGE_GRACE = 5.0  # seconds after PostgreSQL is back in which a 503 is still expected
 
 
@@ -34,14 +30,14 @@ class Faults:
         self.windows.append(window)
         self._note(f"{name} (make chaos, profile {self.profile.name})")
         if name == "rabbitmq restart":
-            run(["rabbitmqctl", "-q", "stop_app"])
+            rabbitmq("stop")
             time.sleep(3)  # the outage itself, not a wait for a condition
-            run(["rabbitmqctl", "-q", "start_app"])
+            rabbitmq("start")
         elif name == "postgresql restart":
             postgres("stop")
             time.sleep(2)  # the outage itself
             postgres("start")
-        elif name == "outbox relay SIGKILL":
+        elif name == "outbox publisher SIGKILL":
             self.supervisorctl("signal", "KILL", "taskwire:tasks_outbox")
         elif name == "consumer SIGKILL":
             self.supervisorctl("signal", "KILL", "taskwire:notify_worker")
@@ -56,7 +52,7 @@ class Faults:
                    and sent <= (ended or answered) + AFTER_OUTAGE_GRACE for name, started, ended in self.windows)
 
     def supervisorctl(self, *args: str) -> str:
-        return commands.supervisorctl(self.profile, *args)
+        return supervisorctl(self.profile, *args)
 
     def _wait_for_soak(self) -> None:
         deadline = time.monotonic() + 900
@@ -69,12 +65,3 @@ class Faults:
         with FAULT_LOG.open("a") as log:
             log.write(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {text}\n")
 
-
-def run(command: list[str]) -> None:
-    subprocess.run(command, check=True, capture_output=True)
-
-
-def postgres(action: str) -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action,
-         *(["-m", "fast"] if action == "stop" else [])])

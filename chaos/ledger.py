@@ -3,12 +3,19 @@
 The run records every committed task change as a `Change`; this module turns those into the
 events and notifications that must exist, and compares them with what the broker, the
 notifications API and the WebSocket clients delivered. The expectations are written from the
-rules as a user reads them (DESIGN.md, issue 4), not by calling the services' own code.
+rules as a user reads them, not by calling the services' own code; events are read through the
+event contract (`TaskEvent`), as every consumer reads them.
 """
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from harness.ws import Session
+from taskwire_common.contracts import TaskEvent
+
+__all__ = ["Change", "Session", "account_events", "account_notifications", "account_sessions",
+           "expected_notices", "expected_notifications", "visible_to"]
 
 
 @dataclass(frozen=True)
@@ -40,13 +47,13 @@ def expected_notices(change: Change) -> Counter:
 
 
 def expected_notifications(changes: list[Change]) -> Counter:
-    total = Counter()
+    total: Counter = Counter()
     for change in changes:
         total += expected_notices(change)
     return total
 
 
-def account_events(changes: list[Change], tap_events: list[dict]) -> dict:
+def account_events(changes: list[Change], tap_events: list[TaskEvent]) -> dict:
     """Each committed change must have exactly one event, per task in commit order.
 
     A redelivered copy (the same event id twice: the relay died between the broker's confirm and
@@ -59,12 +66,12 @@ def account_events(changes: list[Change], tap_events: list[dict]) -> dict:
     seen_ids: set[str] = set()
     observed: dict[int, list[str]] = {}
     for event in tap_events:
-        if event["id"] in seen_ids:
+        if event.id in seen_ids:
             continue
-        seen_ids.add(event["id"])
-        observed.setdefault(event["data"]["task"]["id"], []).append(event["type"])
+        seen_ids.add(event.id)
+        observed.setdefault(event.task["id"], []).append(event.type)
     lost = extra = out_of_order = 0
-    examples = []
+    examples: list[dict] = []
     for task_id in sorted(expected.keys() | observed.keys()):
         want, got = expected.get(task_id, []), observed.get(task_id, [])
         lost += sum((Counter(want) - Counter(got)).values())
@@ -79,7 +86,7 @@ def account_events(changes: list[Change], tap_events: list[dict]) -> dict:
 
 def account_notifications(expected: Counter, stored: dict[int, list[dict]]) -> dict:
     """Compare the expected notifications with those each user's API lists (user -> notifications)."""
-    actual = Counter()
+    actual: Counter = Counter()
     foreign = 0
     for user, notifications in stored.items():
         for notification in notifications:
@@ -90,27 +97,12 @@ def account_notifications(expected: Counter, stored: dict[int, list[dict]]) -> d
             "foreign": foreign}
 
 
-def visible_to(event: dict, user_id: int, is_admin: bool) -> bool:
+def visible_to(event: TaskEvent, user_id: int, is_admin: bool) -> bool:
     """Who may see a task event: admins all; a user those of tasks assigned to them before or after."""
-    if is_admin:
-        return True
-    data = event["data"]
-    old = (data.get("changes") or {}).get("assigned_user")
-    return user_id in (data["task"].get("assigned_user"), old[0] if old else None)
+    return is_admin or user_id in event.concerns
 
 
-@dataclass
-class Session:
-    """One WebSocket connection of a watcher: the task event ids and notifications it received."""
-
-    opened: float
-    closed: float | None = None
-    close_code: int | None = None
-    event_ids: list[str] = field(default_factory=list)
-    notifications: list[dict] = field(default_factory=list)
-
-
-def account_sessions(sessions: list[Session], tap_events: list[dict], user_id: int, is_admin: bool) -> dict:
+def account_sessions(sessions: list[Session], tap_events: list[TaskEvent], user_id: int, is_admin: bool) -> dict:
     """Leaks (events or notifications not for this user) and gaps (an event the user may see, routed
     while a session was demonstrably live, that the session did not get).
 
@@ -118,10 +110,10 @@ def account_sessions(sessions: list[Session], tap_events: list[dict], user_id: i
     queue sees the same order: one publisher); only ids published once mark those bounds.
     """
     positions: dict[str, list[int]] = {}
-    by_id: dict[str, dict] = {}
+    by_id: dict[str, TaskEvent] = {}
     for index, event in enumerate(tap_events):
-        positions.setdefault(event["id"], []).append(index)
-        by_id.setdefault(event["id"], event)
+        positions.setdefault(event.id, []).append(index)
+        by_id.setdefault(event.id, event)
     leaks = gaps = unknown = duplicates = 0
     for session in sessions:
         leaks += sum(n.get("user") != user_id for n in session.notifications)

@@ -1,4 +1,4 @@
-"""The soak (issue 8): minutes of half-capacity load with many sockets open, one never reading.
+"""The soak: minutes of half-capacity load with many sockets open, one never reading.
 
 `python -m chaos.soak [--duration S] [--sockets N] [--keep-stack] [--output FILE]`, or
 `run(log, duration_s, sockets, profile_name)` from chaos/__main__: that runs the same command as a
@@ -6,9 +6,9 @@ child process and passes its lines to `log`, so the caller's process never meets
 patching must precede every other import) nor the soak's file-descriptor limit. The phases are in
 chaos/soak_run.py.
 
-1. Stack and data: starts the `soak` stack (`python -m stack start --profile soak`: gateway
-   58000, databases `*_soak`, vhost `taskwire_soak`), seeds it with bench/seed.py (1,000 users,
-   100,000 tasks; what earlier runs created is removed), logs in the admin, up to 100 users and
+1. Stack and data: starts the `soak` stack (`python -m stack start --profile soak`: its own
+   gateway port, databases `*_soak`, vhost `taskwire_soak`), seeds it with harness/seed.py (1,000
+   users, 100,000 tasks; what earlier runs created is removed), logs in the admin, up to 100 users and
    a dedicated admin for the slow socket (`soak-slow-admin`, created through the API, so that the
    relay's log names that socket alone).
 2. Readers: N - 1 sockets through the gateway (`/ws/tasks/`): 1 % on the admin's token, the rest
@@ -77,7 +77,7 @@ def run(log, duration_s: float = 600, sockets: int = 1000, profile_name: str = "
         child = subprocess.Popen(command + (["--keep-stack"] if keep_stack else []), cwd=REPO,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            for line in child.stdout:
+            for line in child.stdout or ():
                 log(line.rstrip("\n"))
         finally:
             if child.poll() is None:  # the caller was interrupted: the child stops its stack and removes its marker

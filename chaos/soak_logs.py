@@ -1,4 +1,4 @@
-"""What the soak reads in log files: the lines written since it started, errors in them, the relay's word on a socket."""
+"""What the soak reads in log files: the lines written since it started, errors, the relay's word on a socket."""
 from __future__ import annotations
 
 import re

@@ -10,7 +10,8 @@ def criteria(result: dict) -> tuple[dict, list[str]]:
     """Each criterion of the soak with whether it held; and the names of those that did not."""
     load, requests_, sockets, slow, memory = (result["load"], result["requests"], result["websockets"],
                                               result["slow_socket"], result["memory"])
-    rate_off = abs(load["achieved_requests_per_s"] - load["target_requests_per_s"]) * 100 / load["target_requests_per_s"]
+    target = load["target_requests_per_s"]
+    rate_off = abs(load["achieved_requests_per_s"] - target) * 100 / target
     held = {
         "no_http_errors": requests_["error_total"] == 0,
         "rate_within_10pct_of_half_capacity": rate_off <= RATE_TOLERANCE_PCT,

@@ -8,26 +8,25 @@ import statistics
 import time
 import traceback
 from datetime import datetime, timezone
-from pathlib import Path
 
 import gevent
-from gevent import monkey
 import psycopg2
 import requests
+from gevent import monkey
 from gevent.pool import Pool
 
-from bench import seed
-from bench.scenarios import Bench
-from stack.config import load_profile
+from harness import api, seed
+from harness.infra import FAULT_LOG, SOAK_RUNNING
+from harness.procfs import MemorySampler
+from harness.stack_runner import StackRunner
+from harness.ws import CountingPool, NeverReadingClient, ws_url
+from stack.config import Profile, load_profile
 
 from . import soak_load
 from .soak_logs import LogTail, error_lines, socket_closes
-from .soak_memory import MemorySampler, flatness
+from .soak_memory import flatness
 from .soak_report import MEMORY_TOLERANCE_PCT, criteria
-from .soak_sockets import CountingPool, NeverReadingClient
 
-RUNNING_MARKER = Path("/tmp/taskwire-soak.running")
-FAULTS_LOG = Path("/tmp/taskwire-faults.log")
 SLOW_ADMIN = "soak-slow-admin"
 MAX_USERS = 100  # users that list, own the sockets and get the tasks; ~10 sockets each with 1,000 sockets
 ADMIN_SHARE = 0.01
@@ -44,7 +43,7 @@ def run_here(log, duration_s: float = 600, sockets: int = 1000, profile_name: st
         raise RuntimeError("the soak's clients are greenlets: gevent's monkey.patch_all() must come first")
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # a socket each, and wrk's
-    RUNNING_MARKER.write_text(f"{datetime.now(timezone.utc).isoformat()} soak running, pid {os.getpid()}\n")
+    SOAK_RUNNING.write_text(f"{datetime.now(timezone.utc).isoformat()} soak running, pid {os.getpid()}\n")
     soak = Soak(load_profile(profile_name), log, duration_s, sockets)
     try:
         return soak.run()
@@ -55,17 +54,19 @@ def run_here(log, duration_s: float = 600, sockets: int = 1000, profile_name: st
         soak.close()
         if not keep_stack:
             log("soak: stopping the stack")
-            soak.bench.stack("stop")
-        RUNNING_MARKER.unlink(missing_ok=True)
+            soak.stack.stop()
+        SOAK_RUNNING.unlink(missing_ok=True)
 
 
 class Soak:
-    def __init__(self, profile, log, duration_s: float, sockets: int):
+    """The soak's phases on a seeded stack of its own: capacity, the paced soak, what it measured."""
+
+    def __init__(self, profile: Profile, log, duration_s: float, sockets: int):
         self.profile, self.log, self.duration = profile, log, duration_s
         self.sockets = sockets
-        self.bench = Bench(profile, log)
-        self.url = profile.gateway_url + "/"
-        self.ws_base = profile.gateway_url.replace("http://", "ws://") + "/ws/tasks/?token="
+        self.stack = StackRunner(profile, quiet=True)
+        self.gateway = profile.gateway_url
+        self.url = self.gateway + "/"
         self.readers = CountingPool()
         self.slow: NeverReadingClient | None = None
         self.admin_readers: list[int] = []
@@ -78,40 +79,39 @@ class Soak:
 
     def prepare(self) -> soak_load.MixData:
         self.log(f"soak: starting the {self.profile.name} stack")
-        self.bench.stack("start")
-        self.bench.prepare()
+        self.stack.start()
+        seeded = seed.seed(self.stack, self.log)
+        admin_token = seed.sign_in(self.gateway, seed.ADMIN)
         admins = max(1, round(self.sockets * ADMIN_SHARE) - 1)  # reading admins; the slow one comes later
         user_sockets = self.sockets - 1 - admins
         names = [seed.user_name(n) for n in range(min(MAX_USERS, user_sockets))]
         self.log(f"soak: logging in {len(names)} users and the slow admin")
-        tokens = Pool(4).map(self.bench.login, names)
-        self.slow_admin = self.ensure_slow_admin()
-        user_ids = [self.bench.ids[name][0] for name in names]
-        urls = [self.ws_base + self.bench.tokens["admin"]] * admins + \
-            [self.ws_base + tokens[n % len(tokens)] for n in range(user_sockets)]
+        tokens = Pool(4).map(lambda name: seed.sign_in(self.gateway, name), names)
+        self.slow_admin = self.ensure_slow_admin(admin_token)
+        user_ids = [seeded.id_of(name) for name in names]
+        urls = [ws_url(self.gateway, token=admin_token)] * admins + \
+            [ws_url(self.gateway, token=tokens[n % len(tokens)]) for n in range(user_sockets)]
         self.admin_readers = list(range(admins))
         self.owner = {admins + n: user_ids[n % len(tokens)] for n in range(user_sockets)}  # socket -> its user
         self.readers.open(urls, log=lambda line: self.log("soak:" + line))
         self.result["sockets_detail"] = {"reading_admins": admins, "reading_users": user_sockets,
                                          "users": len(names), "never_reading_admin": 1}
-        return soak_load.MixData(admin_token=self.bench.tokens["admin"], user_tokens=tokens,
+        return soak_load.MixData(admin_token=admin_token, user_tokens=tokens,
                                  task_ids=self.tasks_of(user_ids), assignees=user_ids)
 
-    def ensure_slow_admin(self) -> dict:
-        response = requests.post(f"{self.profile.gateway_url}/api/auth/users/", timeout=30,
-                                 headers={"Authorization": f"Bearer {self.bench.tokens['admin']}"},
+    def ensure_slow_admin(self, admin_token: str) -> dict:
+        response = requests.post(f"{self.gateway}/api/auth/users/", timeout=30, headers=api.bearer(admin_token),
                                  json={"username": SLOW_ADMIN, "email": f"{SLOW_ADMIN}@soak.example",
                                        "password": seed.PASSWORD, "role": "admin"})
         if response.status_code not in (201, 409):
             response.raise_for_status()
-        login = requests.post(f"{self.profile.gateway_url}/api/auth/login/", timeout=30,
-                              json={"username": SLOW_ADMIN, "password": seed.PASSWORD})
-        login.raise_for_status()
-        return {"id": login.json()["user"]["id"], "token": login.json()["token"]}
+        signed_in = api.login(self.gateway, SLOW_ADMIN, seed.PASSWORD)
+        return {"id": signed_in["user"]["id"], "token": signed_in["token"]}
 
     def tasks_of(self, user_ids: list[int], per_user: int = 20) -> list[int]:
-        with psycopg2.connect(self.bench.database_url("tasks_svc")) as connection, connection.cursor() as cursor:
-            cursor.execute("""SELECT id FROM (SELECT id, assigned_user, row_number() OVER (PARTITION BY assigned_user ORDER BY id) AS n
+        with psycopg2.connect(self.stack.database_url("tasks_svc")) as connection, connection.cursor() as cursor:
+            cursor.execute("""SELECT id FROM (SELECT id, assigned_user,
+                                                row_number() OVER (PARTITION BY assigned_user ORDER BY id) AS n
                               FROM tasks WHERE assigned_user = ANY(%s) AND title LIKE 'Bench task %%') AS t
                               WHERE n <= %s ORDER BY n, assigned_user""", (user_ids, per_user))  # users in turn
             return [row[0] for row in cursor.fetchall()]
@@ -143,11 +143,11 @@ class Soak:
 
     def soak(self, data: soak_load.MixData, target: float) -> None:
         delay = PACED_CONNECTIONS * 1000.0 / target  # corrected after the first segment
-        segments = []
+        segments: list[dict] = []
         self.started = time.time()
         sampler = gevent.spawn(self.sample_memory)
         try:
-            self.slow = NeverReadingClient(self.ws_base + self.slow_admin["token"])
+            self.slow = NeverReadingClient(ws_url(self.gateway, token=self.slow_admin["token"]))
             self.log(f"soak: {self.duration:.0f} s at {target:.0f} req/s with {len(self.readers.sockets) + 1} "
                      f"sockets; the slow admin (user {self.slow_admin['id']}) never reads")
             while (left := self.started + self.duration - time.time()) >= 1:
@@ -175,7 +175,7 @@ class Soak:
         relay = self.relay_text()
         slow = socket_closes(relay, self.slow_admin["id"])
         closed = [e for e in slow if e["what"] == "closed"]
-        slow_state = f"dropped ({closed[0]['code']}) after {closed[0]['at'] - self.slow.opened_at:.0f} s" \
+        slow_state = f"dropped ({closed[0]['code']}) after {closed[0]['at'] - self.slow_client.opened_at:.0f} s" \
             if closed else "open"
         total_rss = sum(self.sampler.samples[-1][1].values()) / 1024 if self.sampler.samples else 0
         self.log(f"soak: {elapsed:4.0f}/{self.duration:.0f} s  {segments[-1]['requests_per_s']:.0f} req/s "
@@ -184,6 +184,12 @@ class Soak:
                  f"{len(self.readers.ended)} closed, {self.readers.received_since(time.time() - SEGMENT_SECONDS)} "
                  f"got a message in the last {SEGMENT_SECONDS} s  slow socket {slow_state}  "
                  f"stack RSS {total_rss:.0f} MiB")
+
+    @property
+    def slow_client(self) -> NeverReadingClient:
+        if self.slow is None:
+            raise RuntimeError("the never-reading socket is opened when the soak starts")
+        return self.slow
 
     def relay_text(self) -> str:
         self.relay_log += self.relay_tail.read_new().get("ws_relay.log", "")
@@ -196,11 +202,11 @@ class Soak:
         capacity = self.measure_capacity(data)
         target = capacity / 2
         logs = sorted(self.profile.log_dir.glob("*.log"))
-        all_logs, faults = LogTail(logs), LogTail([FAULTS_LOG])
+        all_logs, faults = LogTail(logs), LogTail([FAULT_LOG])
         self.relay_tail, self.relay_log = LogTail([self.profile.log_dir / "ws_relay.log"]), ""
         self.soak(data, target)
         self.settle()
-        self.result.update(self.figures(target, all_logs.read_new(), faults.read_new().get(FAULTS_LOG.name, "")))
+        self.result.update(self.figures(target, all_logs.read_new(), faults.read_new().get(FAULT_LOG.name, "")))
         self.result["criteria"], self.result["failed"] = criteria(self.result)
         self.result["ok"] = not self.result["failed"]
         return self.result
@@ -272,16 +278,16 @@ class Soak:
                 "users_whose_sockets_got_different_counts": sum(1 for seen in seen_by_user.values() if len(seen) > 1)}
 
     def slow_socket_figures(self) -> dict:
-        kernel = self.slow.kernel_view()
+        kernel = self.slow_client.kernel_view()
         relay_says = socket_closes(self.relay_text(), self.slow_admin["id"])
         closed = next((e for e in relay_says if e["what"] == "closed"), None)
-        drained = self.slow.drain(seconds=10)
-        return {"user_id": self.slow_admin["id"], "opened_after_s": round(self.slow.opened_at - self.started, 1),
+        drained = self.slow_client.drain(seconds=10)
+        return {"user_id": self.slow_admin["id"], "opened_after_s": round(self.slow_client.opened_at - self.started, 1),
                 "client_kernel_before_reading": kernel,
                 "relay_log": [e["line"] for e in relay_says],
                 "dropped": closed is not None and closed["code"] is not None,
                 "close_code": closed["code"] if closed else None,
-                "dropped_after_s": round(closed["at"] - self.slow.opened_at, 1) if closed else None,
+                "dropped_after_s": round(closed["at"] - self.slow_client.opened_at, 1) if closed else None,
                 "queue_full": any(e["what"] == "send queue full" for e in relay_says),
                 "client_view": drained}
 

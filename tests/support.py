@@ -1,23 +1,20 @@
-"""Helpers every test layer imports: waiting for a condition, auth headers."""
+"""Helpers every test layer imports: waiting for a condition, auth headers, tokens."""
 import time
 
 import pytest
 
+from harness.api import bearer
+from harness.wait import poll
+
+__all__ = ["bearer", "make_token", "wait_for"]
+
 
 def wait_for(condition, timeout: float = 5.0, interval: float = 0.02, message: str = "condition"):
     """Poll until condition() is truthy and return its value; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(interval)
-
-
-def bearer(token: str, scheme: str = "Bearer") -> dict:
-    return {"Authorization": f"{scheme} {token}"}
+    value = poll(condition, timeout, interval)
+    if not value:
+        pytest.fail(f"timed out after {timeout} s waiting for {message}")
+    return value
 
 
 def make_token(user_id: int, username: str, role: str = "user", token_version: int = 0) -> str:

@@ -22,10 +22,9 @@ from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
+from tests.e2e.support import log_in
 from tests.openapi_wire import query_is_valid_as_sent
 from tests.support import bearer, wait_for
-
-from .conftest import log_in
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "8"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261126"))

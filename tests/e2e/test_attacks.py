@@ -18,8 +18,8 @@ from taskwire_common.settings import DEV_JWT_SECRET
 from tests.support import bearer, wait_for
 
 PROTECTED = ["/api/auth/me/", "/api/tasks/", "/api/notifications/"]
-TEXT_FIELDS_ODDITIES = ["Zoë’s 📋 task", "日本語のタスク", "مهمة", "<script>alert(1)</script>", "'; DROP TABLE tasks; --",
-                        "\u200b\u2060zero-width", "a\tb\r\nc"]
+TEXT_FIELDS_ODDITIES = ["Zoë’s 📋 task", "日本語のタスク", "مهمة", "<script>alert(1)</script>",
+                        "'; DROP TABLE tasks; --", "\u200b\u2060zero-width", "a\tb\r\nc"]
 
 
 def b64(data: dict) -> str:

@@ -7,7 +7,7 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
-from tests.e2e.conftest import PROFILE, REPO, log_in, supervisorctl
+from tests.e2e.support import PROFILE, REPO, log_in, supervisorctl
 from tests.support import bearer, wait_for
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/ensure-infra.sh); Playwright downloads no browser

@@ -1,6 +1,6 @@
 """The short fault run of make test: make chaos's run (chaos/faults.py) with fewer changes and faults.
 
-Task changes through the gateway while RabbitMQ restarts, the outbox relay and the notification
+Task changes through the gateway while RabbitMQ restarts, the outbox publisher and the notification
 consumer are SIGKILLed twice each and PostgreSQL restarts; then every committed change must
 have exactly one event, every notification must exist once, and every WebSocket client must
 have seen what it may see and nothing else.
@@ -8,11 +8,11 @@ have seen what it may see and nothing else.
 import json
 
 from chaos.faults import FaultRun, Plan
-from tests.e2e.conftest import PROFILE
+from tests.e2e.support import PROFILE
 
 
 def test_under_faults_nothing_is_lost_doubled_or_leaked(gateway, admin):
-    plan = Plan(changes=240, seconds=30, broker_restarts=1, relay_kills=2, consumer_kills=2, postgres_restarts=1,
+    plan = Plan(changes=240, seconds=30, broker_restarts=1, publisher_kills=2, consumer_kills=2, postgres_restarts=1,
                 users=3, writers=3, final_changes=10, wait_for_soak=False)
     report = FaultRun(gateway, PROFILE, (admin.username, admin.password), plan, log=print).run()
     summary = {key: report[key] for key in ("failures", "requests", "events", "notifications")}

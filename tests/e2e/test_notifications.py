@@ -1,10 +1,9 @@
 """A user hears of every change someone else makes to their tasks, once, even across consumer restarts."""
-import subprocess
 import threading
 
 import requests
 
-from tests.e2e.conftest import PROFILE, supervisorctl
+from tests.e2e.support import queue_backlog, supervisorctl
 from tests.support import bearer, wait_for
 
 
@@ -12,17 +11,6 @@ def notifications(gateway, user):
     response = requests.get(f"{gateway}/api/notifications/?page_size=100", headers=bearer(user.token), timeout=5)
     assert response.status_code == 200
     return response.json(), int(response.headers["X-Total-Count"])
-
-
-def queue_backlog(queue="notify_svc.tasks") -> int:
-    """Messages ready or in flight on the test vhost, from rabbitmqctl."""
-    out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", PROFILE.amqp_vhost, "name", "messages"],
-                         capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        name, _, count = line.partition("\t")
-        if name == queue:
-            return int(count)
-    raise AssertionError(f"no queue {queue}")
 
 
 def test_an_admins_change_reaches_the_users_notifications(gateway, admin_session, user, assign_to):
@@ -60,7 +48,7 @@ def test_killing_the_consumer_mid_stream_loses_and_doubles_nothing(gateway, admi
     writer = threading.Thread(target=make_changes)
     writer.start()
     for kill in range(1, 3):
-        wait_for(lambda: len(done) >= 50 * kill or not writer.is_alive(), timeout=30, message="progress")
+        wait_for(lambda kill=kill: len(done) >= 50 * kill or not writer.is_alive(), timeout=30, message="progress")
         supervisorctl("signal", "KILL", "taskwire:notify_worker")
     writer.join()
     assert done == [201] * (changes - 1)

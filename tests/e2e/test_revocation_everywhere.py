@@ -3,6 +3,7 @@ import pytest
 import requests
 import websocket
 
+from harness.ws import ws_url
 from tests.support import bearer, wait_for
 
 WS_UNAUTHORIZED = 4401
@@ -15,11 +16,6 @@ PROTECTED = {
 
 def status_of(gateway, path, token):
     return requests.get(gateway + path, headers=bearer(token), timeout=5).status_code
-
-
-def ws_url(gateway, path="/ws/tasks/", token=None):
-    url = gateway.replace("http://", "ws://") + path
-    return url + (f"?token={token}" if token else "")
 
 
 def close_code(ws, timeout=5.0):
@@ -50,7 +46,7 @@ def test_every_service_refuses_a_missing_or_forged_token(gateway, service):
 def test_deactivating_a_user_revokes_their_tokens_everywhere(gateway, admin_session, user):
     assert admin_session.delete(f"{gateway}/api/auth/users/{user.id}/", timeout=5).status_code == 204
     for service, (path, _) in PROTECTED.items():
-        wait_for(lambda: status_of(gateway, path, user.token) == 401, timeout=1.0,
+        wait_for(lambda path=path: status_of(gateway, path, user.token) == 401, timeout=1.0,
                  message=f"{service} to refuse a deactivated user's token")
 
 

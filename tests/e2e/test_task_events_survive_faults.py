@@ -1,28 +1,28 @@
 """No committed task change loses its event, whether RabbitMQ, the relay or PostgreSQL goes down; the API says 503."""
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from chaos.injectors import postgres
-from tests.e2e.conftest import wait_until_healthy
+from harness.infra import postgres, rabbitmq
+from taskwire_common.contracts import TASK_CREATED
+from tests.e2e.support import wait_until_healthy
 from tests.support import wait_for
 
 
 def created_task_ids(tap):
-    return {e["data"]["task"]["id"] for e in tap.drain() if e["type"] == "task.created"}
+    return {e.task_id for e in tap.drain() if e.type == TASK_CREATED}
 
 
 @pytest.fixture
 def broker_restart(gateway):
     """Stop RabbitMQ's app and always start it again; the stack must recover by itself."""
     def stop():
-        subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, capture_output=True)
+        rabbitmq("stop")
 
     yield stop
-    subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, capture_output=True)
-    wait_until_healthy(gateway)
+    rabbitmq("start")
+    wait_until_healthy()
 
 
 def test_changes_made_while_the_broker_is_down_are_published_when_it_returns(
@@ -40,9 +40,9 @@ def test_changes_made_while_the_broker_is_down_are_published_when_it_returns(
     health = admin_session.get(f"{gateway}/healthz/tasks", timeout=5).json()
     assert health["checks"]["outbox"]["detail"]["pending"] >= 100
 
-    subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, capture_output=True)
+    rabbitmq("start")
     wait_for(lambda: set(ids) <= created_task_ids(task_tap), timeout=60, message="all 100 events")
-    created = [e["data"]["task"]["id"] for e in task_tap.events if e["type"] == "task.created"]
+    created = [e.task_id for e in task_tap.events if e.type == TASK_CREATED]
     assert created[1:] == ids  # in commit order, none twice
 
 
@@ -75,4 +75,4 @@ def test_while_postgresql_is_down_the_api_answers_503_and_recovers_by_itself(
     assert response.status_code == 201, response.text
     task = response.json()
     wait_for(lambda: task["id"] in created_task_ids(task_tap), timeout=30, message="its event published")
-    wait_until_healthy(gateway)
+    wait_until_healthy()

@@ -1,6 +1,7 @@
 """An admin and a user work on tasks through the gateway; a consumer sees one event per committed change."""
 import requests
 
+from taskwire_common.contracts import TASK_CREATED, TASK_DELETED, TASK_UPDATED
 from tests.support import bearer, wait_for
 
 
@@ -24,13 +25,13 @@ def test_admin_and_user_work_on_tasks_and_each_change_is_one_event(gateway, admi
     assert given_away.status_code == 403
     assert admin_session.delete(api(gateway, f"{own.json()['id']}/"), timeout=5).status_code == 204
 
-    expected = [("task.created", task["id"]), ("task.updated", task["id"]), ("task.created", own.json()["id"]),
-                ("task.deleted", own.json()["id"])]
+    expected = [(TASK_CREATED, task["id"]), (TASK_UPDATED, task["id"]), (TASK_CREATED, own.json()["id"]),
+                (TASK_DELETED, own.json()["id"])]
     wait_for(lambda: len(task_tap.drain()) >= 4, message="four task events")
-    assert [(e["type"], e["data"]["task"]["id"]) for e in task_tap.events] == expected
-    assert task_tap.events[1]["data"]["changes"] == {"status": ["todo", "in_progress"]}
-    assert task_tap.events[1]["data"]["actor_username"] == user.username
-    assert all(e["requestid"] for e in task_tap.events)
+    assert [(e.type, e.task_id) for e in task_tap.events] == expected
+    assert task_tap.events[1].changes == {"status": ["todo", "in_progress"]}
+    assert task_tap.events[1].actor_username == user.username
+    assert all(e.request_id for e in task_tap.events)
 
 
 def test_a_user_never_sees_another_users_task(gateway, user, register, assign_to):
@@ -49,9 +50,9 @@ def test_reassignment_names_both_users_in_its_event(gateway, admin_session, user
     task = assign_to(user)
     moved = admin_session.patch(api(gateway, f"{task['id']}/"), json={"assigned_user": other.id}, timeout=5)
     assert moved.status_code == 200
-    wait_for(lambda: any(e["type"] == "task.updated" for e in task_tap.drain()), message="the update event")
-    [update] = [e for e in task_tap.events if e["type"] == "task.updated"]
-    assert update["data"]["changes"]["assigned_user"] == [user.id, other.id]
+    wait_for(lambda: any(e.type == TASK_UPDATED for e in task_tap.drain()), message="the update event")
+    [update] = [e for e in task_tap.events if e.type == TASK_UPDATED]
+    assert update.changes["assigned_user"] == [user.id, other.id]
 
 
 def test_filters_and_pages_through_the_gateway_and_its_v1_alias(gateway, admin_session, user, assign_to):

@@ -1,25 +1,22 @@
 """The live feed through nginx: each client sees exactly the events it may see, and a sick client is let go."""
-import json
 import random
 import socket
-import subprocess
 
-import pika
 import pytest
 import requests
 import websocket
 
-from broker import topology
-from tests.e2e.conftest import PROFILE, amqp_channel, wait_until_healthy
-from tests.e2e.test_notifications import queue_backlog
+from harness import amqp
+from harness.infra import rabbitmq
+from harness.ws import ws_url
+from taskwire_common import contracts
+from tests.e2e.support import PROFILE, api_notification_ids, queue_backlog, task_tap_url, wait_until_healthy
 from tests.support import bearer, wait_for
 
 
 def visible_to(user_id, event):
-    """The rule, as DESIGN.md states it: assigned to the user before or after the change."""
-    data = event["data"]
-    before = (data.get("changes") or {}).get("assigned_user", [None])[0]
-    return user_id in (data["task"]["assigned_user"], before)
+    """The rule as a user reads it: the task was assigned to them before or after the change."""
+    return user_id in event.concerns
 
 
 def task_event_ids(feed, task_ids):
@@ -28,17 +25,6 @@ def task_event_ids(feed, task_ids):
 
 def notification_ids(feed, task_ids):
     return {m["notification"]["id"] for m in feed.of_type("notification") if m["notification"]["task_id"] in task_ids}
-
-
-def api_notifications(gateway, user, task_ids):
-    found, page = [], 1
-    while True:
-        response = requests.get(f"{gateway}/api/notifications/?page_size=100&page={page}",
-                                headers=bearer(user.token), timeout=5)
-        found += [n for n in response.json() if n["task_id"] in task_ids]
-        if 'rel="next"' not in response.headers.get("Link", ""):
-            return {n["id"] for n in found}
-        page += 1
 
 
 def until_live(feed, make_event):
@@ -107,23 +93,24 @@ def test_200_random_changes_reach_exactly_those_allowed_to_see_them(gateway, adm
     admin_feed, ann_feed, bob_feed = open_feed(admin_token), open_feed(ann.token), open_feed(bob.token)
     ann_notes = open_feed(ann.token, "/ws/notifications/")
     for feed, user in ((admin_feed, ann), (ann_feed, ann), (ann_notes, ann), (bob_feed, bob)):
-        until_live(feed, lambda: assign_to(user, title="warm-up"))
+        until_live(feed, lambda user=user: assign_to(user, title="warm-up"))
 
     changes = RandomChanges(gateway, admin_session, ann, bob)
     for _ in range(200):
         changes.step()
     wait_for(lambda: len(random_task_events(task_tap)) == 200, timeout=15, message="200 events on the broker")
     events = random_task_events(task_tap)
-    measured = {e["data"]["task"]["id"] for e in events}
+    measured = {e.task_id for e in events}
     wait_for(lambda: len(task_event_ids(admin_feed, measured)) == 200, timeout=15, message="all 200 at the admin")
     for user, feed in ((ann, ann_feed), (bob, bob_feed)):
-        expected = {e["id"] for e in events if visible_to(user.id, e)}
-        wait_for(lambda: task_event_ids(feed, measured) >= expected, timeout=10, message="the user's events")
+        expected = {e.id for e in events if visible_to(user.id, e)}
+        wait_for(lambda feed=feed, expected=expected: task_event_ids(feed, measured) >= expected, timeout=10,
+                 message="the user's events")
         assert task_event_ids(feed, measured) == expected  # nothing it may not see
     assert ann_notes.of_type("task_update") == []
 
     wait_for(lambda: queue_backlog() == 0, timeout=30, message="notifications made")
-    expected_notes = api_notifications(gateway, ann, measured)
+    expected_notes = api_notification_ids(gateway, ann.token, measured)
     assert expected_notes  # admin changes to ann's tasks notified her
     wait_for(lambda: notification_ids(ann_feed, measured) == expected_notes, timeout=10, message="her notifications")
     wait_for(lambda: notification_ids(ann_notes, measured) == expected_notes, timeout=10, message="on both paths")
@@ -135,7 +122,7 @@ def test_200_random_changes_reach_exactly_those_allowed_to_see_them(gateway, adm
 
 
 def random_task_events(tap):
-    return [e for e in tap.drain() if e["data"]["task"]["title"].startswith("random")]
+    return [e for e in tap.drain() if e.task["title"].startswith("random")]
 
 
 def test_a_reassignment_reaches_both_users_live(admin_session, register, assign_to, open_feed, gateway):
@@ -146,8 +133,8 @@ def test_a_reassignment_reaches_both_users_live(admin_session, register, assign_
     task = assign_to(ann, title="moving")
     admin_session.patch(f"{gateway}/api/tasks/{task['id']}/", json={"assigned_user": bob.id}, timeout=5)
     for feed in (ann_feed, bob_feed):
-        wait_for(lambda: any(m["action"] == "task_updated" and m["task"]["id"] == task["id"]
-                             for m in feed.of_type("task_update")), message="the reassignment")
+        wait_for(lambda feed=feed: any(m["action"] == "task_updated" and m["task"]["id"] == task["id"]
+                                       for m in feed.of_type("task_update")), message="the reassignment")
 
 
 def test_pings_keep_an_idle_socket_alive(user, open_feed):
@@ -169,7 +156,7 @@ def test_origins_are_checked_against_the_allowlist(user, open_feed, origin, allo
 
 def test_the_gateway_turns_down_compression_offered_by_browsers(user, gateway):
     """A negotiated permessage-deflate keeps zlib state of ~100 KiB per socket in the relay."""
-    ws = websocket.create_connection(f"{gateway.replace('http', 'ws')}/ws/tasks/?token={user.token}", timeout=10,
+    ws = websocket.create_connection(ws_url(gateway, token=user.token), timeout=10,
                                      header=["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"],
                                      suppress_origin=True)
     try:
@@ -180,22 +167,17 @@ def test_the_gateway_turns_down_compression_offered_by_browsers(user, gateway):
 
 def publish_big_task_events(count, size):
     """Task events for nobody's task (admins see them), each about `size` bytes, straight onto the exchange."""
-    with amqp_channel() as channel:
-        channel.confirm_delivery()
-        for number in range(count):
-            event = {"specversion": "1.0", "id": f"big-{number}", "source": "/e2e", "type": "task.created",
-                     "time": "2026-11-26T12:00:00Z", "datacontenttype": "application/json",
-                     "data": {"task": {"id": 10_000_000 + number, "title": "big", "assigned_user": None,
-                                       "description": "x" * size}, "actor_id": 0, "actor_username": "e2e"}}
-            channel.basic_publish(topology.EXCHANGE, "task.created", json.dumps(event).encode(),
-                                  pika.BasicProperties(delivery_mode=2, message_id=event["id"]))
+    actor = contracts.Actor(0, "e2e")
+    amqp.publish(task_tap_url(), (contracts.task_created(
+        {"id": 10_000_000 + number, "title": "big", "assigned_user": None, "description": "x" * size}, actor,
+        source="/e2e") for number in range(count)))
 
 
 def test_a_client_that_never_reads_is_dropped_while_others_keep_receiving(admin_session, open_feed, gateway):
     admin_token = admin_session.headers["Authorization"].split()[1]
     reader = open_feed(admin_token)
     until_live(reader, lambda: publish_big_task_events(1, 10))
-    stalled = websocket.create_connection(f"{gateway.replace('http', 'ws')}/ws/tasks/?token={admin_token}",
+    stalled = websocket.create_connection(ws_url(gateway, token=admin_token),
                                           sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
     stalled.settimeout(1)
 
@@ -232,15 +214,15 @@ def test_a_broker_restart_closes_sockets_1012_and_reconnected_clients_get_later_
         gateway, user, assign_to, open_feed):
     feed = open_feed(user.token)
     until_live(feed, lambda: assign_to(user, title="warm-up"))
-    subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, capture_output=True)
+    rabbitmq("stop")
     try:
         # What is published while the relay's queue is gone never reaches it, so it says so at once.
         wait_for(lambda: feed.closed, timeout=10, message="the socket closed when the relay lost its feed")
         assert feed.close_code == 1012
         assert requests.get(f"{gateway}/healthz/ws", timeout=5).status_code == 503
     finally:
-        subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, capture_output=True)
-    wait_until_healthy(gateway)
+        rabbitmq("start")
+    wait_until_healthy()
 
     # A client reconnecting is refused (1013) until its relay process has resubscribed; once a
     # socket is accepted, it gets every later event.

@@ -1,10 +1,20 @@
 """The fault run's bookkeeping: it must catch every kind of loss, double and leak it reports on."""
 from collections import Counter
+from dataclasses import replace
 
-from chaos.ledger import (Change, Session, account_events, account_notifications, account_sessions,
-                          expected_notices, expected_notifications)
+from chaos.ledger import (
+    Change,
+    Session,
+    account_events,
+    account_notifications,
+    account_sessions,
+    expected_notices,
+    expected_notifications,
+)
+from taskwire_common import contracts
 
 ADMIN, ANN, BOB = 1, 2, 3
+ACTOR = contracts.Actor(ADMIN, "admin")
 
 
 def task(task_id=10, assignee=ANN, **fields):
@@ -12,10 +22,16 @@ def task(task_id=10, assignee=ANN, **fields):
 
 
 def event(event_id, kind, task_id=10, assignee=ANN, old_assignee=None):
-    data = {"task": task(task_id, assignee)}
-    if old_assignee is not None:
-        data["changes"] = {"assigned_user": [old_assignee, assignee]}
-    return {"id": event_id, "type": kind, "data": data}
+    """A task event as the tap reads it, under a chosen id (the same id twice is a redelivery)."""
+    changed = task(task_id, assignee)
+    if kind == contracts.TASK_CREATED:
+        made = contracts.task_created(changed, ACTOR)
+    elif kind == contracts.TASK_DELETED:
+        made = contracts.task_deleted(changed, ACTOR)
+    else:
+        changes = {"assigned_user": [old_assignee, assignee]} if old_assignee is not None else {}
+        made = contracts.task_updated(changed, changes, ACTOR)
+    return replace(contracts.read_task_event(made), id=event_id)
 
 
 def test_notices_follow_the_rules_and_nobody_hears_of_their_own_act():

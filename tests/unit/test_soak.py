@@ -4,6 +4,7 @@ import time
 import pytest
 
 from chaos import soak_load, soak_logs, soak_memory, soak_report
+from harness import procfs
 
 WRK_OUTPUT = """Running 30s test @ http://127.0.0.1:58000/
   2 threads and 16 connections
@@ -64,12 +65,12 @@ def test_supervisorctl_status_names_each_running_program_with_its_pid():
     output = ("taskwire:gateway                 RUNNING   pid 11280, uptime 0:00:13\n"
               "taskwire:tasks_svc               RUNNING   pid 11273, uptime 0:00:13\n"
               "taskwire:notify_worker           STARTING  \n")
-    assert soak_memory.parse_status(output) == {"gateway": 11280, "tasks_svc": 11273}
+    assert procfs.parse_status(output) == {"gateway": 11280, "tasks_svc": 11273}
 
 
 def test_workers_are_labelled_under_their_program():
     tree = {1: [10, 20], 10: [12, 11], 11: [13], 20: []}
-    labels = soak_memory.label_processes(1, {"tasks_svc": 10, "tasks_outbox": 20}, tree)
+    labels = procfs.label_processes(1, {"tasks_svc": 10, "tasks_outbox": 20}, tree)
     assert labels == {"supervisord": 1, "tasks_outbox": 20, "tasks_svc": 10,
                       "tasks_svc/worker1": 11, "tasks_svc/worker2": 12, "tasks_svc/worker3": 13}
 
@@ -105,7 +106,8 @@ def test_the_relay_log_tells_when_and_how_one_users_socket_was_dropped():
 
 
 def test_error_lines_are_found_in_service_and_nginx_logs():
-    service = "INFO 2026-11-26 17:25:06,100 api ok\nERROR 2026-11-26 17:25:07,100 api broke\nTraceback (most recent call last):\n"
+    service = ("INFO 2026-11-26 17:25:06,100 api ok\nERROR 2026-11-26 17:25:07,100 api broke\n"
+               "Traceback (most recent call last):\n")
     assert len(soak_logs.error_lines("tasks_svc.log", service)) == 2
     nginx = "2026/11/26 17:25:06 [warn] 1#1: something\n2026/11/26 17:25:07 [error] 1#1: upstream broke\n"
     assert len(soak_logs.error_lines("gateway.log", nginx)) == 1

@@ -1,0 +1,83 @@
+"""RabbitMQ as the tools see it: a tap queue on every task event, publishing events, a queue's backlog."""
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import uuid
+from collections.abc import Iterable, Iterator
+
+import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
+
+from broker import topology
+from stack.config import AMQP_SERVER, Profile
+from taskwire_common import contracts
+from taskwire_common.messaging import connection_parameters
+
+
+def amqp_url(profile: Profile) -> str:
+    return f"{AMQP_SERVER}/{profile.amqp_vhost}"
+
+
+@contextlib.contextmanager
+def amqp_channel(url: str) -> Iterator[BlockingChannel]:
+    """A channel on a connection of its own, closed afterwards."""
+    connection = pika.BlockingConnection(connection_parameters(url))
+    try:
+        yield connection.channel()
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+class Tap:
+    """A queue bound to every task event that survives the broker's restarts: a quorum queue, as the
+    system's own consumers use. `events` holds what it has read, in the broker's order."""
+
+    def __init__(self, url: str):
+        self.url, self.name = url, f"harness.tap.{uuid.uuid4().hex[:8]}"
+        self.events: list[contracts.TaskEvent] = []
+        with amqp_channel(self.url) as channel:
+            topology.declare(channel)
+            channel.queue_declare(self.name, durable=True, arguments={"x-queue-type": "quorum"})
+            channel.queue_bind(self.name, topology.EXCHANGE, "task.*")
+
+    def drain(self) -> list[contracts.TaskEvent]:
+        """Everything read so far, after taking what is waiting in the queue."""
+        try:
+            with amqp_channel(self.url) as channel:
+                while True:
+                    method, _properties, body = channel.basic_get(self.name, auto_ack=True)
+                    if method is None:
+                        break
+                    self.events.append(contracts.read_task_event(contracts.parse_event(body)))
+        except pika.exceptions.AMQPError:
+            pass  # the broker is restarting; what was not taken stays in the queue
+        return self.events
+
+    def delete(self) -> None:
+        with amqp_channel(self.url) as channel:
+            channel.queue_delete(self.name)
+
+
+def publish(url: str, events: Iterable[contracts.Event]) -> None:
+    """Persistent events straight onto the exchange, each routed by its type; returns once the broker has them."""
+    with amqp_channel(url) as channel:
+        channel.confirm_delivery()
+        for event in events:
+            channel.basic_publish(topology.EXCHANGE, event["type"], json.dumps(event, separators=(",", ":")).encode(),
+                                  pika.BasicProperties(delivery_mode=2, message_id=event["id"],
+                                                       content_type=contracts.CONTENT_TYPE))
+
+
+def queue_messages(vhost: str, queue: str) -> int:
+    """Messages ready or in flight on one queue, from rabbitmqctl."""
+    out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "messages"],
+                         capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        name, _, count = line.partition("\t")
+        if name == queue:
+            return int(count)
+    raise LookupError(f"no queue {queue} on vhost {vhost}")
