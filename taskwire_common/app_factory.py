@@ -36,7 +36,7 @@ class ServiceParts:
     api_prefix: str  # e.g. "/api/auth": the OpenAPI document is served at <prefix>/openapi.json
     blueprints: Iterable = ()
     migrations_dir: str | None = None  # the service's Alembic folder, for `flask db upgrade`
-    has_outbox: bool = False  # report the outbox relay's lag in /healthz
+    has_outbox: bool = False  # report the outbox publisher's lag in /healthz
     checks: dict = field(default_factory=dict)  # more /healthz checks: name -> () -> (ok, detail)
     # How to tell a revoked token. None: follow users_svc's revocations (every service but users_svc).
     is_revoked: Callable[[Principal], bool] | None = None

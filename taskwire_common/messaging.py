@@ -101,7 +101,7 @@ class ConfirmingPublisher:
 
     A batch is one AMQP transaction: RabbitMQ answers the commit only once every message of the
     batch is where a publisher confirm would have placed it (responsibility transfer and
-    durability on commit, in its "Broker Semantics"), which the relay needs before marking rows
+    durability on commit, in its "Broker Semantics"), which the outbox publisher needs before marking rows
     published. The difference is cost: one round trip per batch instead of one per message, and
     quorum-queue writes batched with it (measured: a fifth of RabbitMQ's CPU per message in
     batches of 20, and five times the rate). `publish_batch` returns once the commit is answered;

@@ -43,11 +43,11 @@ def test_a_starting_service_learns_revocations_it_missed(client, make_user, logi
 
 
 def test_a_logout_reaches_a_running_service_through_the_broker(client, make_user, login, verify, start_feed,
-                                                              run_relay):
+                                                              run_publisher):
     make_user("ann")
     token = login("ann")
     feed = start_feed()
-    run_relay()
+    run_publisher()
     wait_for(lambda: feed.synced, message="the feed synced")
     assert not feed.revocations.is_revoked(verify(token))
     client.post("/api/auth/logout/", headers=bearer(token))

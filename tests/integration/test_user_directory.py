@@ -58,9 +58,9 @@ def test_the_snapshot_brings_every_existing_user(tasks_db, make_user, users_http
     assert directory_rows(tasks_db) == {"ann": ("user", True, 1), "boss": ("admin", True, 1)}
 
 
-def test_user_events_keep_the_directory_current(client, tasks_db, make_user, admin_token, run_relay,
+def test_user_events_keep_the_directory_current(client, tasks_db, make_user, admin_token, run_publisher,
                                                 directory_worker):
-    run_relay()
+    run_publisher()
     response = client.post("/api/auth/register/", json={"username": "newbie", "email": "n@example.com",
                                                         "password": "long-enough"})
     new_id = response.json["user"]["id"]

@@ -1,0 +1,7 @@
+"""`python -m users_svc.publisher`: publishes users_svc's outbox (revocations, user events) to RabbitMQ."""
+from taskwire_common.outbox_publisher import main
+
+from .config import load_settings
+
+if __name__ == "__main__":
+    main(load_settings())
