@@ -13,8 +13,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .auth import Authenticator, Principal, TokenVerifier
 from .db import check_database, db, release_sessions_safely, sqlalchemy_url
 from .errors import ProblemApi, problem_response
-from .health import register_health
+from .health import HealthCheck, register_health
 from .logs import configure_logging
+from .messaging import Topology
 from .outbox import outbox_health
 from .requestid import register_request_id
 from .revocation import follow_revocations
@@ -37,9 +38,11 @@ class ServiceParts:
     blueprints: Iterable = ()
     migrations_dir: str | None = None  # the service's Alembic folder, for `flask db upgrade`
     has_outbox: bool = False  # report the outbox publisher's lag in /healthz
-    checks: dict = field(default_factory=dict)  # more /healthz checks: name -> () -> (ok, detail)
-    # How to tell a revoked token. None: follow users_svc's revocations (every service but users_svc).
+    checks: dict[str, HealthCheck] = field(default_factory=dict)  # more /healthz checks by name
+    # How to tell a revoked token. None: follow users_svc's revocations (every service but users_svc),
+    # through the broker topology below.
     is_revoked: Callable[[Principal], bool] | None = None
+    topology: Topology | None = None
     background: list = field(default_factory=list)  # objects with start()/stop(), run in gunicorn workers
 
 
@@ -50,7 +53,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
 
     app = Flask(import_name)
     # Behind the gateway: the client's address and scheme are the ones nginx adds (one proxy hop).
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # Flask's own way
     app.json = CompactJSONProvider(app)
     app.config.update(
         TASKWIRE_SETTINGS=settings,
@@ -61,7 +64,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
         OPENAPI_URL_PREFIX=parts.api_prefix,
         OPENAPI_JSON_PATH="openapi.json",
     )
-    checks = {}
+    checks: dict[str, HealthCheck] = {}
     if settings.database_url:
         app.config.update(
             SQLALCHEMY_DATABASE_URI=sqlalchemy_url(settings.database_url),
@@ -83,7 +86,9 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
     background = list(parts.background)
     is_revoked = parts.is_revoked
     if is_revoked is None:
-        revocations, feed = follow_revocations(settings)
+        if parts.topology is None:
+            raise ValueError(f"{settings.service} follows revocations through the broker: give it the topology")
+        revocations, feed = follow_revocations(settings, parts.topology)
         is_revoked = revocations.is_revoked
         checks["revocations"] = feed.health
         background.append(feed)

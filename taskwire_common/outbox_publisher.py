@@ -16,10 +16,10 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
-from .logs import configure_logging
-from .messaging import Backoff, ConfirmingPublisher, run_reconnecting, stop_on_signals
+from .messaging import Backoff, ConfirmingPublisher, Topology, run_reconnecting
 from .outbox import NOTIFY_CHANNEL
-from .settings import refuse_development_defaults
+from .settings import ServiceSettings
+from .worker import prepare_process, run_until_signalled
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +36,12 @@ DELETE_OLD = f"DELETE FROM outbox_events WHERE published_at < now() - interval '
 
 
 class OutboxPublisher:
-    def __init__(self, database_url: str, amqp_url: str, batch_size: int = 200,
+    """Publishes one database's outbox to the topology's exchange while it holds the leader lock."""
+
+    def __init__(self, database_url: str, amqp_url: str, topology: Topology, batch_size: int = 200,
                  sweep_seconds: float = 1.0, cleanup_seconds: float = 600.0):
         self.database_url = database_url
-        self.broker = ConfirmingPublisher(amqp_url)
+        self.broker = ConfirmingPublisher(amqp_url, topology)
         self.batch_size = batch_size
         self.sweep_seconds = sweep_seconds
         self.cleanup_seconds = cleanup_seconds
@@ -121,10 +123,7 @@ class OutboxPublisher:
         connection.commit()
 
 
-def main(settings) -> None:
-    """Entry point for a service's `python -m <service>.publisher`: runs until SIGTERM or SIGINT."""
-    configure_logging(settings.log_level)
-    refuse_development_defaults(settings)
-    publisher = OutboxPublisher(settings.database_url, settings.amqp_url)
-    stop_on_signals(publisher.stop, "outbox publisher")
-    publisher.run()
+def main(settings: ServiceSettings, topology: Topology) -> None:
+    """Entry point of a service's `python -m <service>.publisher`: runs until SIGTERM or SIGINT."""
+    prepare_process(settings)
+    run_until_signalled(OutboxPublisher(settings.database_url, settings.amqp_url, topology), "outbox publisher")

@@ -61,7 +61,7 @@ def serve(ws, wants_task_events: bool) -> None:
     connection = Connection(principal, wants_task_events, settings.send_queue_size)
     hub.add(connection)
     # Checked after joining the hub: a feed lost from here on closes this socket with the others.
-    if not current_app.extensions["ws_relay.feed"].connected:
+    if not current_app.extensions["ws_relay.feed"].synced:
         hub.remove(connection)
         log.info("WebSocket of user %s refused: the event feed is reconnecting", principal.user_id)
         return close(ws, TRY_AGAIN_LATER, "The event feed is reconnecting; try again shortly")

@@ -162,12 +162,13 @@ def run_publisher(it_env):
     """Start outbox publishers in threads against users_db_it; all are stopped after the test."""
     import threading
 
+    from broker import topology
     from taskwire_common.outbox_publisher import OutboxPublisher
 
     publishers = []
 
     def start(amqp_url=None, **options):
-        publisher = OutboxPublisher(it_env["DATABASE_URL"], amqp_url or it_env["AMQP_URL"], **options)
+        publisher = OutboxPublisher(it_env["DATABASE_URL"], amqp_url or it_env["AMQP_URL"], topology, **options)
         thread = threading.Thread(target=publisher.run, daemon=True)
         thread.start()
         publishers.append((publisher, thread))

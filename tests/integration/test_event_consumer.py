@@ -27,7 +27,7 @@ def run_consumer(it_env):
     consumers = []
 
     def start(queue, handle):
-        consumer = EventConsumer(it_env["AMQP_URL"], queue, one_at_a_time(handle), prefetch=5)
+        consumer = EventConsumer(it_env["AMQP_URL"], topology, queue, one_at_a_time(handle), prefetch=5)
         threading.Thread(target=consumer.run, daemon=True).start()
         consumers.append(consumer)
         return consumer

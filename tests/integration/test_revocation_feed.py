@@ -1,6 +1,7 @@
 """A service's revocation feed on the real broker: snapshot at start, then events, re-synced after a break."""
 import pytest
 
+from broker import topology
 from taskwire_common.auth import TokenVerifier
 from taskwire_common.revocation import RevocationFeed, RevocationList
 from tests.support import bearer, wait_for
@@ -16,7 +17,7 @@ def start_feed(it_env, users_http):
     feeds = []
 
     def start(users_url=users_http):
-        feed = RevocationFeed(RevocationList(), it_env["AMQP_URL"], users_url)
+        feed = RevocationFeed(RevocationList(), it_env["AMQP_URL"], topology, users_url)
         feed.start()
         feeds.append(feed)
         return feed

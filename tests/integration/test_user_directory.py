@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from broker import topology
+from tasks_svc.directory import apply_user_event, load_snapshot, upsert_users
+from tasks_svc.models import DirectoryUser
 from taskwire_common.consumer import EventConsumer, one_at_a_time
 from taskwire_common.db import db
 from taskwire_common.messaging import connection_parameters
-from tasks_svc.directory import apply_user_event, load_snapshot, upsert_users
-from tasks_svc.models import DirectoryUser
 from tests.support import bearer, wait_for
 
 
@@ -42,7 +42,8 @@ def directory_worker(it_env, tasks_db, users_queue, users_http):
         with tasks_db.app_context():
             load_snapshot(users_http)
 
-    consumer = EventConsumer(it_env["AMQP_URL"], users_queue, one_at_a_time(handle), on_connected=load_missed_users)
+    consumer = EventConsumer(it_env["AMQP_URL"], topology, users_queue, one_at_a_time(handle),
+                             on_connected=load_missed_users)
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()
     yield consumer
