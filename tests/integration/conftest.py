@@ -121,13 +121,13 @@ class EventTap:
         self.messages = []
 
     def drain(self):
-        import json
+        from taskwire_common.contracts import parse_event
 
         while True:
             method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
             if method is None:
                 return self.messages
-            self.messages.append((method.routing_key, properties, json.loads(body)))
+            self.messages.append((method.routing_key, properties, parse_event(body)))
 
     def close(self):
         if self.connection.is_open:
