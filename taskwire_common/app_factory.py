@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Protocol
 
-from flask import Flask, request
+import flask_smorest
+from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from flask_migrate import Migrate
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -29,13 +31,21 @@ class CompactJSONProvider(DefaultJSONProvider):
     sort_keys = False
 
 
+class BackgroundTask(Protocol):
+    """Something a gunicorn worker starts after fork and stops on exit (a feed, a consumer)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class ServiceParts:
     """What a service brings to the factory; everything else is the same for all of them."""
 
     title: str
     api_prefix: str  # e.g. "/api/auth": the OpenAPI document is served at <prefix>/openapi.json
-    blueprints: Iterable = ()
+    blueprints: Iterable[flask_smorest.Blueprint] = ()
     migrations_dir: str | None = None  # the service's Alembic folder, for `flask db upgrade`
     has_outbox: bool = False  # report the outbox publisher's lag in /healthz
     checks: dict[str, HealthCheck] = field(default_factory=dict)  # more /healthz checks by name
@@ -43,7 +53,7 @@ class ServiceParts:
     # through the broker topology below.
     is_revoked: Callable[[Principal], bool] | None = None
     topology: Topology | None = None
-    background: list = field(default_factory=list)  # objects with start()/stop(), run in gunicorn workers
+    background: list[BackgroundTask] = field(default_factory=list)  # run in gunicorn workers
 
 
 def create_service_app(import_name: str, settings: ServiceSettings, parts: ServiceParts) -> Flask:
@@ -83,7 +93,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
     if parts.has_outbox:
         checks["outbox"] = outbox_health
     checks.update(parts.checks)
-    background = list(parts.background)
+    background: list[BackgroundTask] = list(parts.background)
     is_revoked = parts.is_revoked
     if is_revoked is None:
         if parts.topology is None:
@@ -111,7 +121,7 @@ def register_body_checks(app: Flask, max_body_bytes: int) -> None:
     """Refuse oversized bodies (413) and bodies that are not JSON (415) before any view runs."""
 
     @app.before_request
-    def check_body():
+    def check_body() -> Response | None:
         if request.method not in BODY_METHODS:
             return None
         length = request.content_length

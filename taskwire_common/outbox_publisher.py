@@ -74,7 +74,7 @@ class OutboxPublisher:
         finally:
             connection.close()
 
-    def _become_leader(self, connection) -> bool:
+    def _become_leader(self, connection: psycopg2.extensions.connection) -> bool:
         """Take the advisory lock, waiting while another publisher holds it."""
         connection.autocommit = True
         with connection.cursor() as cursor:
@@ -88,7 +88,7 @@ class OutboxPublisher:
                 self.stop.wait(self.sweep_seconds)
         return False
 
-    def publish_pending_events(self, connection) -> int:
+    def publish_pending_events(self, connection: psycopg2.extensions.connection) -> int:
         """Publish one batch of pending events in id order; returns how many were published."""
         with connection.cursor() as cursor:
             cursor.execute(FETCH_PENDING, (self.batch_size,))
@@ -104,7 +104,7 @@ class OutboxPublisher:
         log.debug("published %d outbox events", len(rows))
         return len(rows)
 
-    def _wait_for_commit(self, connection) -> None:
+    def _wait_for_commit(self, connection: psycopg2.extensions.connection) -> None:
         """Sleep until a commit notifies us, the sweep is due, or we are asked to stop."""
         deadline = time.monotonic() + self.sweep_seconds
         while not connection.notifies and not self.stop.is_set():
@@ -115,7 +115,7 @@ class OutboxPublisher:
             connection.poll()
         connection.notifies.clear()
 
-    def _delete_old_events(self, connection) -> None:
+    def _delete_old_events(self, connection: psycopg2.extensions.connection) -> None:
         with connection.cursor() as cursor:
             cursor.execute(DELETE_OLD)
             if cursor.rowcount:
