@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from broker import topology
 from taskwire_common.app_factory import ServiceParts, create_service_app
 
 from .api import blp
@@ -19,4 +20,5 @@ def create_app(settings=None) -> Flask:
         blueprints=[blp],
         migrations_dir=str(Path(__file__).parent / "migrations"),
         has_outbox=True,
+        topology=topology,  # its revocation feed binds to the exchange
     ))

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Protocol
 
-from flask import Flask, request
+import flask_smorest
+from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from flask_migrate import Migrate
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -13,8 +15,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .auth import Authenticator, Principal, TokenVerifier
 from .db import check_database, db, release_sessions_safely, sqlalchemy_url
 from .errors import ProblemApi, problem_response
-from .health import register_health
+from .health import HealthCheck, register_health
 from .logs import configure_logging
+from .messaging import Topology
 from .outbox import outbox_health
 from .requestid import register_request_id
 from .revocation import follow_revocations
@@ -28,19 +31,29 @@ class CompactJSONProvider(DefaultJSONProvider):
     sort_keys = False
 
 
+class BackgroundTask(Protocol):
+    """Something a gunicorn worker starts after fork and stops on exit (a feed, a consumer)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class ServiceParts:
     """What a service brings to the factory; everything else is the same for all of them."""
 
     title: str
     api_prefix: str  # e.g. "/api/auth": the OpenAPI document is served at <prefix>/openapi.json
-    blueprints: Iterable = ()
+    blueprints: Iterable[flask_smorest.Blueprint] = ()
     migrations_dir: str | None = None  # the service's Alembic folder, for `flask db upgrade`
-    has_outbox: bool = False  # report the outbox relay's lag in /healthz
-    checks: dict = field(default_factory=dict)  # more /healthz checks: name -> () -> (ok, detail)
-    # How to tell a revoked token. None: follow users_svc's revocations (every service but users_svc).
+    has_outbox: bool = False  # report the outbox publisher's lag in /healthz
+    checks: dict[str, HealthCheck] = field(default_factory=dict)  # more /healthz checks by name
+    # How to tell a revoked token. None: follow users_svc's revocations (every service but users_svc),
+    # through the broker topology below.
     is_revoked: Callable[[Principal], bool] | None = None
-    background: list = field(default_factory=list)  # objects with start()/stop(), run in gunicorn workers
+    topology: Topology | None = None
+    background: list[BackgroundTask] = field(default_factory=list)  # run in gunicorn workers
 
 
 def create_service_app(import_name: str, settings: ServiceSettings, parts: ServiceParts) -> Flask:
@@ -50,7 +63,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
 
     app = Flask(import_name)
     # Behind the gateway: the client's address and scheme are the ones nginx adds (one proxy hop).
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # Flask's own way
     app.json = CompactJSONProvider(app)
     app.config.update(
         TASKWIRE_SETTINGS=settings,
@@ -61,7 +74,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
         OPENAPI_URL_PREFIX=parts.api_prefix,
         OPENAPI_JSON_PATH="openapi.json",
     )
-    checks = {}
+    checks: dict[str, HealthCheck] = {}
     if settings.database_url:
         app.config.update(
             SQLALCHEMY_DATABASE_URI=sqlalchemy_url(settings.database_url),
@@ -80,10 +93,12 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
     if parts.has_outbox:
         checks["outbox"] = outbox_health
     checks.update(parts.checks)
-    background = list(parts.background)
+    background: list[BackgroundTask] = list(parts.background)
     is_revoked = parts.is_revoked
     if is_revoked is None:
-        revocations, feed = follow_revocations(settings)
+        if parts.topology is None:
+            raise ValueError(f"{settings.service} follows revocations through the broker: give it the topology")
+        revocations, feed = follow_revocations(settings, parts.topology)
         is_revoked = revocations.is_revoked
         checks["revocations"] = feed.health
         background.append(feed)
@@ -106,7 +121,7 @@ def register_body_checks(app: Flask, max_body_bytes: int) -> None:
     """Refuse oversized bodies (413) and bodies that are not JSON (415) before any view runs."""
 
     @app.before_request
-    def check_body():
+    def check_body() -> Response | None:
         if request.method not in BODY_METHODS:
             return None
         length = request.content_length

@@ -10,23 +10,23 @@ and the others keep flowing.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import pika
 import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from broker import topology
-
-from .messaging import Backoff, connection_parameters, run_reconnecting, stop_on_signals
+from .contracts import Event, MalformedEvent, parse_event
+from .messaging import Backoff, Topology, connection_parameters, run_reconnecting
 
 log = logging.getLogger(__name__)
 
 # handle(events) stores the effect of every event in the list, in one transaction.
-BatchHandler = Callable[[list[dict]], None]
+BatchHandler = Callable[[list[Event]], object]  # what it returns is not used
 
 
 def is_transient(error: Exception) -> bool:
@@ -34,18 +34,21 @@ def is_transient(error: Exception) -> bool:
         isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
-def one_at_a_time(handle: Callable[[dict], None]) -> BatchHandler:
+def one_at_a_time(handle: Callable[[Event], object]) -> BatchHandler:
     """A batch handler from a handler of single, idempotent events."""
-    def handle_batch(events: list[dict]) -> None:
+    def handle_batch(events: list[Event]) -> None:
         for event in events:
             handle(event)
     return handle_batch
 
 
 class EventConsumer:
-    def __init__(self, amqp_url: str, queue: str, handle: BatchHandler, prefetch: int = 200,
+    """Consumes one durable queue of the topology (which declares it) with a batch handler."""
+
+    def __init__(self, amqp_url: str, topology: Topology, queue: str, handle: BatchHandler, prefetch: int = 200,
                  on_connected: Callable[[], None] | None = None):
         self.amqp_url = amqp_url
+        self.topology = topology
         self.queue = queue
         self.handle = handle
         self.prefetch = prefetch
@@ -62,9 +65,9 @@ class EventConsumer:
         connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
         try:
             channel = connection.channel()
-            topology.declare(channel)
+            self.topology.declare(channel)
             channel.basic_qos(prefetch_count=self.prefetch)
-            arrived: list = []
+            arrived: list[tuple[Basic.Deliver, bytes]] = []
             channel.basic_consume(self.queue, lambda _ch, method, _props, body: arrived.append((method, body)))
             if self.on_connected:
                 self.on_connected()
@@ -79,15 +82,14 @@ class EventConsumer:
             if connection.is_open:
                 connection.close()  # unacknowledged messages go back to the queue
 
-    def _deliver(self, channel, batch: list) -> None:
-        messages = []
+    def _deliver(self, channel: BlockingChannel, batch: list[tuple[Basic.Deliver, bytes]]) -> None:
+        messages: list[tuple[Basic.Deliver, Event]] = []
         for method, body in batch:
-            event = parse_event(body)
-            if event is None:
-                log.error("dead-lettering a malformed message on %s: %r", self.queue, body[:200])
+            try:
+                messages.append((method, parse_event(body)))
+            except MalformedEvent as error:
+                log.error("dead-lettering a malformed message on %s (%s): %r", self.queue, error, body[:200])
                 channel.basic_reject(method.delivery_tag, requeue=False)
-            else:
-                messages.append((method, event))
         if not messages:
             return
         if self._handle_with_retries(channel, [event for _, event in messages]):
@@ -101,7 +103,7 @@ class EventConsumer:
                 log.error("handling %s %s failed; returning it to the queue", event["type"], event["id"])
                 channel.basic_nack(method.delivery_tag, requeue=True)
 
-    def _handle_with_retries(self, channel, events: list[dict]) -> bool:
+    def _handle_with_retries(self, channel: BlockingChannel, events: list[Event]) -> bool:
         backoff = Backoff(first=0.5, cap=10.0)
         while True:
             try:
@@ -115,19 +117,3 @@ class EventConsumer:
                 log.warning("a batch of %d on %s hit a transient error (%s); retrying", len(events),
                             self.queue, type(exc).__name__)
                 channel.connection.sleep(backoff.next_delay())  # keeps heartbeats flowing meanwhile
-
-
-def parse_event(body: bytes) -> dict | None:
-    try:
-        event = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(event, dict) or not {"id", "type", "data"} <= set(event):
-        return None
-    return event
-
-
-def run_until_signalled(consumer: EventConsumer) -> None:
-    """Run a consumer in the foreground; SIGTERM or SIGINT stops it after the batch in hand."""
-    stop_on_signals(consumer.stop, f"consumer of {consumer.queue}")
-    consumer.run()

@@ -3,21 +3,27 @@
 gevent workers: psycopg2 is made cooperative after fork, and each app's background tasks
 (revocation feed, event consumers) start in the worker, never in the master or at import.
 """
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.glogging import Logger
 
 from taskwire_common.logs import logging_config
 
+if TYPE_CHECKING:  # the master process never imports Flask
+    from taskwire_common.app_factory import BackgroundTask
 
-class AppLogsRequests(Logger):
+
+class AppLogsRequests(Logger):  # type: ignore[misc]  # gunicorn has no type hints
     """gunicorn's logger without its access line: each app logs its requests, with the request id.
 
     With `logconfig_dict` set, gunicorn builds the access line for every request even though
     `accesslog` is None (about 3 % of a create's CPU), only for no handler to write it.
     """
 
-    def access(self, resp, req, environ, request_time):
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
         pass
 
 
@@ -35,22 +41,23 @@ logger_class = AppLogsRequests
 limit_request_line = 0
 
 
-def post_fork(server, worker):
+def post_fork(server: Any, worker: Any) -> None:
     from psycogreen.gevent import patch_psycopg
 
     patch_psycopg()
 
 
-def post_worker_init(worker):
+def post_worker_init(worker: Any) -> None:
     for task in background_tasks(worker):
         task.start()
 
 
-def worker_exit(server, worker):
+def worker_exit(server: Any, worker: Any) -> None:
     for task in background_tasks(worker):
         task.stop()
 
 
-def background_tasks(worker) -> list:
+def background_tasks(worker: Any) -> list[BackgroundTask]:
     extensions = getattr(getattr(worker, "wsgi", None), "extensions", {})
-    return extensions.get("taskwire.background", [])
+    tasks: list[BackgroundTask] = extensions.get("taskwire.background", [])
+    return tasks

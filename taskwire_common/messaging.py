@@ -4,16 +4,29 @@ from __future__ import annotations
 import json
 import logging
 import random
-import signal
 import threading
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
 
-from broker import topology
+from .contracts import CONTENT_TYPE, Event
 
 log = logging.getLogger(__name__)
 
-EVENT_CONTENT_TYPE = "application/cloudevents+json"
+
+class Topology(Protocol):
+    """The exchange events go through, and what to declare on a channel before using it.
+
+    The shared package names no exchange or queue of its own: each process passes the topology
+    it runs with. A module defining EXCHANGE and declare(channel), as broker.topology does, is one.
+    """
+
+    EXCHANGE: str
+
+    def declare(self, channel: Any) -> None: ...
 
 
 def connection_parameters(amqp_url: str, heartbeat: int = 30) -> pika.URLParameters:
@@ -28,7 +41,7 @@ def connection_parameters(amqp_url: str, heartbeat: int = 30) -> pika.URLParamet
 class Backoff:
     """Exponential back-off with jitter between reconnection attempts, interruptible by a stop event."""
 
-    def __init__(self, first: float = 0.2, cap: float = 5.0):
+    def __init__(self, first: float = 0.2, cap: float = 5.0) -> None:
         self.first, self.cap = first, cap
         self.delay = first
 
@@ -44,18 +57,8 @@ class Backoff:
         stop.wait(self.next_delay())
 
 
-def stop_on_signals(stop: threading.Event, name: str) -> None:
-    """SIGTERM or SIGINT sets `stop`: a foreground loop finishes the work in hand, then returns."""
-
-    def request_stop(signum, _frame):
-        log.info("%s received signal %d; stopping", name, signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-
-
-def run_reconnecting(serve, stop: threading.Event, errors: tuple, name: str, on_error=None) -> None:
+def run_reconnecting(serve: Callable[[Backoff], None], stop: threading.Event, errors: tuple[type[Exception], ...],
+                     name: str, on_error: Callable[[Exception], None] | None = None) -> None:
     """Call serve(backoff) until stopped; after one of `errors`, report it and retry with back-off.
 
     serve opens its connections, resets the back-off once they work, and returns when stopped.
@@ -71,8 +74,9 @@ def run_reconnecting(serve, stop: threading.Event, errors: tuple, name: str, on_
             backoff.wait(stop)
 
 
-def follow_exclusive_queue(amqp_url: str, routing_keys, stop: threading.Event, on_message, on_bound) -> None:
-    """A live feed for one process: a server-named exclusive queue bound to `routing_keys`.
+def follow_exclusive_queue(amqp_url: str, topology: Topology, routing_keys: Iterable[str], stop: threading.Event,
+                           on_message: Callable[[bytes], None], on_bound: Callable[[], None]) -> None:
+    """A live feed for one process: a server-named exclusive queue bound to `routing_keys` on the topology's exchange.
 
     on_bound() runs once the queue is bound (load a snapshot there: nothing published from
     then on is missed); then every message body goes to on_message(body) until `stop` is set.
@@ -101,7 +105,7 @@ class ConfirmingPublisher:
 
     A batch is one AMQP transaction: RabbitMQ answers the commit only once every message of the
     batch is where a publisher confirm would have placed it (responsibility transfer and
-    durability on commit, in its "Broker Semantics"), which the relay needs before marking rows
+    durability on commit, in its "Broker Semantics"), which the outbox publisher needs before marking rows
     published. The difference is cost: one round trip per batch instead of one per message, and
     quorum-queue writes batched with it (measured: a fifth of RabbitMQ's CPU per message in
     batches of 20, and five times the rate). `publish_batch` returns once the commit is answered;
@@ -109,10 +113,11 @@ class ConfirmingPublisher:
     the caller reconnects and publishes them again.
     """
 
-    def __init__(self, amqp_url: str):
+    def __init__(self, amqp_url: str, topology: Topology):
         self.amqp_url = amqp_url
+        self.topology = topology
         self._connection: pika.BlockingConnection | None = None
-        self._channel = None
+        self._channel: BlockingChannel | None = None
 
     @property
     def is_open(self) -> bool:
@@ -121,22 +126,24 @@ class ConfirmingPublisher:
     def connect(self) -> None:
         self.close()
         self._connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
-        self._channel = self._connection.channel()
-        topology.declare(self._channel)
-        self._channel.tx_select()
+        channel = self._channel = self._connection.channel()
+        self.topology.declare(channel)
+        channel.tx_select()
         log.info("publisher connected to RabbitMQ")
 
-    def publish(self, routing_key: str, event: dict) -> None:
+    def publish(self, routing_key: str, event: Event) -> None:
         self.publish_batch([(routing_key, event)])
 
-    def publish_batch(self, events: list[tuple[str, dict]]) -> None:
+    def publish_batch(self, events: list[tuple[str, Event]]) -> None:
         """Publish (routing key, event) pairs in this order; returns once the broker has them all."""
+        if self._channel is None:
+            raise pika.exceptions.ChannelWrongStateError("the publisher is not connected")
         for routing_key, event in events:
             self._channel.basic_publish(
-                exchange=topology.EXCHANGE,
+                exchange=self.topology.EXCHANGE,
                 routing_key=routing_key,
                 body=json.dumps(event, separators=(",", ":")).encode(),
-                properties=pika.BasicProperties(content_type=EVENT_CONTENT_TYPE,
+                properties=pika.BasicProperties(content_type=CONTENT_TYPE,
                                                 delivery_mode=pika.DeliveryMode.Persistent,
                                                 message_id=event["id"], type=event["type"]),
             )
@@ -144,7 +151,7 @@ class ConfirmingPublisher:
 
     def process_events(self) -> None:
         """Let pika answer heartbeats while the publisher is idle."""
-        if self.is_open:
+        if self._connection is not None and self._connection.is_open:
             self._connection.process_data_events(time_limit=0)
 
     def close(self) -> None:

@@ -8,17 +8,18 @@ or a user's token version (every token issued before it is dead: deactivation, r
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
+from typing import Any
 
-import pika
-import pika.exceptions
 import requests
 
 from .auth import Principal
-from .messaging import Backoff, follow_exclusive_queue, run_reconnecting
+from .contracts import Event, Revocation, read_revocation
+from .live_feed import LiveFeed
+from .messaging import Topology
+from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ SNAPSHOT_PATH = "/internal/revocations/"
 class RevocationList:
     """Revoked token ids (until they expire) and each user's lowest valid token version."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._tokens: dict[str, float] = {}
         self._user_versions: dict[int, int] = {}
         self._lock = threading.Lock()
@@ -39,20 +40,19 @@ class RevocationList:
                 return True
             return principal.token_version < self._user_versions.get(principal.user_id, 0)
 
-    def apply(self, revocation: dict) -> None:
-        """Apply one revocation, as carried by an event's data or a snapshot entry."""
+    def apply(self, revocation: Revocation) -> None:
         with self._lock:
-            if revocation.get("jti"):
-                self._tokens[revocation["jti"]] = float(revocation["expires_at"])
-            if revocation.get("token_version") is not None:
-                user_id = int(revocation["user_id"])
-                version = int(revocation["token_version"])
+            if revocation.jti and revocation.expires_at is not None:
+                self._tokens[revocation.jti] = revocation.expires_at
+            if revocation.token_version is not None:
+                user_id, version = revocation.user_id, revocation.token_version
                 self._user_versions[user_id] = max(version, self._user_versions.get(user_id, 0))
             self._forget_expired()
 
-    def load_snapshot(self, snapshot: dict) -> None:
+    def load_snapshot(self, snapshot: dict[str, Any]) -> None:
+        """users_svc's snapshot: `tokens` and `users`, lists of entries shaped as a revocation's data."""
         for entry in snapshot.get("tokens", []) + snapshot.get("users", []):
-            self.apply(entry)
+            self.apply(Revocation.from_mapping(entry))
 
     def _forget_expired(self) -> None:
         now = time.time()
@@ -60,63 +60,32 @@ class RevocationList:
             del self._tokens[jti]
 
 
-class RevocationFeed:
-    """Keeps a RevocationList current from a background thread (a greenlet under gevent)."""
+class RevocationFeed(LiveFeed):
+    """Keeps a RevocationList current: the snapshot each time the queue is bound, then every revocation event."""
 
-    def __init__(self, revocations: RevocationList, amqp_url: str, users_service_url: str):
+    name = "revocation feed"
+    routing_keys = ("auth.#",)
+    # The snapshot comes over HTTP, as JSON.
+    reconnect_on = (*LiveFeed.reconnect_on, requests.RequestException, ValueError)
+
+    def __init__(self, revocations: RevocationList, amqp_url: str, topology: Topology,
+                 users_service_url: str) -> None:
+        super().__init__(amqp_url, topology)
         self.revocations = revocations
-        self.amqp_url = amqp_url
         self.snapshot_url = users_service_url + SNAPSHOT_PATH
-        self.synced = False
-        self.last_error = "not started"
-        self.stop_event = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="revocation-feed", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def health(self) -> tuple[bool, str]:
-        return (True, "synced") if self.synced else (False, self.last_error)
-
-    def run(self) -> None:
-        run_reconnecting(self._follow, self.stop_event,
-                         (pika.exceptions.AMQPError, requests.RequestException, OSError, ValueError),
-                         "revocation feed", on_error=self._lost)
-
-    def _lost(self, error: Exception) -> None:
-        self.synced, self.last_error = False, f"{type(error).__name__}: {error}"
-
-    def _follow(self, backoff: Backoff) -> None:
-        def synced():
-            self._load_snapshot()
-            self.synced, self.last_error = True, ""
-            backoff.reset()
-            log.info("revocation feed synced and listening")
-        try:
-            follow_exclusive_queue(self.amqp_url, ["auth.#"], self.stop_event, self._apply_event, synced)
-        finally:
-            self.synced = False
-
-    def _load_snapshot(self) -> None:
+    def on_bound(self) -> None:
         response = requests.get(self.snapshot_url, timeout=5)
         response.raise_for_status()
         self.revocations.load_snapshot(response.json())
 
-    def _apply_event(self, body: bytes) -> None:
-        try:
-            event = json.loads(body)
-            self.revocations.apply(event["data"])
-        except (ValueError, KeyError, TypeError) as exc:
-            log.error("ignoring malformed revocation event (%s): %r", exc, body[:200])
-        else:
-            log.info("token revoked for user %s", event["data"].get("user_id"))
+    def handle(self, event: Event) -> None:
+        revocation = read_revocation(event)
+        self.revocations.apply(revocation)
+        log.info("token revoked for user %s", revocation.user_id)
 
 
-def follow_revocations(settings) -> tuple[RevocationList, RevocationFeed]:
+def follow_revocations(settings: ServiceSettings, topology: Topology) -> tuple[RevocationList, RevocationFeed]:
     """The list and the feed that keeps it, for a service other than users_svc."""
     revocations = RevocationList()
-    return revocations, RevocationFeed(revocations, settings.amqp_url, settings.users_service_url)
+    return revocations, RevocationFeed(revocations, settings.amqp_url, topology, settings.users_service_url)

@@ -7,12 +7,13 @@ import time
 import gevent
 from flask import Blueprint, current_app, request
 from flask_sock import Sock
-from simple_websocket import ConnectionClosed
+from simple_websocket import ConnectionClosed, Server
 from wsproto.events import Ping
 from wsproto.utilities import LocalProtocolError
 
 from taskwire_common.auth import Authenticator, InvalidToken, Principal, token_from_authorization
 
+from .config import RelaySettings
 from .hub import FORBIDDEN_ORIGIN, PING_TIMEOUT, TRY_AGAIN_LATER, UNAUTHORIZED, Connection, Hub
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def serve(ws, wants_task_events: bool) -> None:
     connection = Connection(principal, wants_task_events, settings.send_queue_size)
     hub.add(connection)
     # Checked after joining the hub: a feed lost from here on closes this socket with the others.
-    if not current_app.extensions["ws_relay.feed"].connected:
+    if not current_app.extensions["ws_relay.feed"].synced:
         hub.remove(connection)
         log.info("WebSocket of user %s refused: the event feed is reconnecting", principal.user_id)
         return close(ws, TRY_AGAIN_LATER, "The event feed is reconnecting; try again shortly")
@@ -91,17 +92,55 @@ class DormantReader:
         pass
 
 
+class InlineReader:
+    """What simple-websocket's reader thread does, done by the socket's own greenlet: every reach into the library.
+
+    simple-websocket reads a socket only in that thread, and offers no public call to read one
+    otherwise: this uses its raw socket (`sock`), its wsproto connection (`ws`), `receive_bytes`,
+    `pong_received` and `Server._handle_events`, as `Base._thread` does in simple-websocket 1.1.0,
+    the version it was written against (pyproject.toml pins 1.1.x). Check it against that method
+    before allowing another version.
+    """
+
+    def __init__(self, ws: Server):
+        self.ws = ws
+
+    def fileno(self) -> int:
+        return self.ws.sock.fileno()
+
+    def read(self) -> bool:
+        """Take in what the client sent and answer its pings and close, note pongs, enforce max_message_size;
+        what it sent is then in the library's input buffer. False once the client left or closed."""
+        data = self.ws.sock.recv(self.ws.receive_bytes)
+        if not data:
+            self.ws.connected = False
+            return False
+        self.ws.ws.receive_data(data)
+        self.ws.connected = self.ws._handle_events()
+        return self.ws.connected
+
+    @property
+    def pong_received(self) -> bool:
+        """Whether the client answered the last ping."""
+        return self.ws.pong_received
+
+    def send_ping(self) -> None:
+        self.ws.pong_received = False
+        self.ws.sock.send(self.ws.ws.send(Ping()))
+
+
 class SocketLoop:
     """The one greenlet of a socket: it sends queued messages, pings while idle, and reads what the client sends."""
 
-    def __init__(self, ws, connection: Connection, settings):
+    def __init__(self, ws: Server, connection: Connection, settings: RelaySettings):
         self.ws, self.connection = ws, connection
+        self.reader = InlineReader(ws)
         self.ping_interval = settings.ping_interval_seconds
         self.send_timeout = settings.send_timeout_seconds
         self.next_ping = time.monotonic() + self.ping_interval
         self.client_gone = False
         self.client_wrote = False
-        self.readable = gevent.get_hub().loop.io(ws.sock.fileno(), 1)  # a libev watcher: no greenlet
+        self.readable = gevent.get_hub().loop.io(self.reader.fileno(), 1)  # a libev watcher: no greenlet
 
     def run(self) -> None:
         self.readable.start(self.on_readable)
@@ -140,24 +179,16 @@ class SocketLoop:
         self.connection.wakeup.set()
 
     def receive(self) -> None:
-        """Take in what the client sent, as simple-websocket's reader thread would: answer pings and a close,
-        note pongs, enforce max_message_size; messages themselves are dropped (discard_incoming)."""
+        """Take in what the client sent (InlineReader); its messages themselves are dropped (discard_incoming)."""
         self.client_wrote = False
-        data = self.ws.sock.recv(self.ws.receive_bytes)
-        if not data:
-            self.ws.connected, self.client_gone = False, True
-            return
-        self.ws.ws.receive_data(data)
-        self.ws.connected = self.ws._handle_events()
-        discard_incoming(self.ws)
-        if self.ws.connected:
+        if self.reader.read():
+            discard_incoming(self.ws)
             self.readable.start(self.on_readable)
 
     def ping(self) -> None:
-        if not self.ws.pong_received:
+        if not self.reader.pong_received:
             return self.connection.close(PING_TIMEOUT, "No answer to ping")
-        self.ws.pong_received = False
-        self.guarded(lambda: self.ws.sock.send(self.ws.ws.send(Ping())))
+        self.guarded(self.reader.send_ping)
         self.next_ping = time.monotonic() + self.ping_interval
 
     def guarded(self, action) -> None:

@@ -121,13 +121,13 @@ class EventTap:
         self.messages = []
 
     def drain(self):
-        import json
+        from taskwire_common.contracts import parse_event
 
         while True:
             method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
             if method is None:
                 return self.messages
-            self.messages.append((method.routing_key, properties, json.loads(body)))
+            self.messages.append((method.routing_key, properties, parse_event(body)))
 
     def close(self):
         if self.connection.is_open:
@@ -158,25 +158,26 @@ def event_tap(it_env):
 
 
 @pytest.fixture
-def run_relay(it_env):
-    """Start outbox relays in threads against users_db_it; all are stopped after the test."""
+def run_publisher(it_env):
+    """Start outbox publishers in threads against users_db_it; all are stopped after the test."""
     import threading
 
-    from taskwire_common.outbox_relay import OutboxRelay
+    from broker import topology
+    from taskwire_common.outbox_publisher import OutboxPublisher
 
-    relays = []
+    publishers = []
 
     def start(amqp_url=None, **options):
-        relay = OutboxRelay(it_env["DATABASE_URL"], amqp_url or it_env["AMQP_URL"], **options)
-        thread = threading.Thread(target=relay.run, daemon=True)
+        publisher = OutboxPublisher(it_env["DATABASE_URL"], amqp_url or it_env["AMQP_URL"], topology, **options)
+        thread = threading.Thread(target=publisher.run, daemon=True)
         thread.start()
-        relays.append((relay, thread))
-        return relay
+        publishers.append((publisher, thread))
+        return publisher
 
     yield start
-    for relay, thread in relays:
-        relay.stop.set()
-    for relay, thread in relays:
+    for publisher, _thread in publishers:
+        publisher.stop.set()
+    for _publisher, thread in publishers:
         thread.join(timeout=10)
 
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from broker import topology
+from taskwire_common import contracts
 from taskwire_common.consumer import EventConsumer, one_at_a_time
 from tests.support import wait_for
 
@@ -27,7 +28,7 @@ def run_consumer(it_env):
     consumers = []
 
     def start(queue, handle):
-        consumer = EventConsumer(it_env["AMQP_URL"], queue, one_at_a_time(handle), prefetch=5)
+        consumer = EventConsumer(it_env["AMQP_URL"], topology, queue, one_at_a_time(handle), prefetch=5)
         threading.Thread(target=consumer.run, daemon=True).start()
         consumers.append(consumer)
         return consumer
@@ -41,8 +42,13 @@ def send(channel, queue, body, message_id):
     channel.basic_publish("", queue, body, pika.BasicProperties(message_id=message_id, delivery_mode=2))
 
 
-def event(event_id):
-    return json.dumps({"id": event_id, "type": "test.thing", "data": {}}).encode()
+def send_event(channel, queue, event):
+    send(channel, queue, json.dumps(event).encode(), event["id"])
+
+
+def an_event():
+    """Any event will do: the consumer hands every well-formed one to its handler."""
+    return contracts.token_revoked(1, token_version=2)
 
 
 def messages_left_after_stopping(channel, queue, consumer):
@@ -63,23 +69,24 @@ def dead_letters(channel, wanted):
 
 
 def test_poison_goes_to_the_dead_letter_queue_and_the_rest_flow(channel, work_queue, run_consumer):
+    first, poison, last = an_event(), an_event(), an_event()
     handled = set()  # handlers are idempotent: a batch that failed is retried message by message
 
     def handle(evt):
-        if evt["id"] == "poison":
+        if evt["id"] == poison["id"]:
             raise ValueError("cannot handle this one")
         handled.add(evt["id"])
 
-    send(channel, work_queue, event("first"), "first")
-    send(channel, work_queue, event("poison"), "poison")
+    send_event(channel, work_queue, first)
+    send_event(channel, work_queue, poison)
     send(channel, work_queue, b"{not json", "garbage")
-    send(channel, work_queue, event("last"), "last")
+    send_event(channel, work_queue, last)
     consumer = run_consumer(work_queue, handle)
-    wait_for(lambda: sorted(handled) == ["first", "last"], message="the good messages")
+    wait_for(lambda: handled == {first["id"], last["id"]}, message="the good messages")
     letters = []
-    wait_for(lambda: letters.extend(dead_letters(channel, {"poison", "garbage"})) or len(letters) == 2,
+    wait_for(lambda: letters.extend(dead_letters(channel, {poison["id"], "garbage"})) or len(letters) == 2,
              timeout=10, message="poison and garbage dead-lettered")
-    assert sorted(letters) == ["garbage", "poison"]
+    assert sorted(letters) == sorted([poison["id"], "garbage"])
     assert messages_left_after_stopping(channel, work_queue, consumer) == 0
 
 
@@ -91,9 +98,10 @@ def test_a_database_outage_is_waited_out_without_dead_lettering(channel, work_qu
         if len(attempts) < 3:
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
-    send(channel, work_queue, event("patient"), "patient")
+    patient = an_event()
+    send_event(channel, work_queue, patient)
     consumer = run_consumer(work_queue, handle)
     wait_for(lambda: len(attempts) == 3, timeout=10, message="the third attempt")
     assert messages_left_after_stopping(channel, work_queue, consumer) == 0
-    assert dead_letters(channel, {"patient"}) == []
-    assert attempts == ["patient"] * 3
+    assert dead_letters(channel, {patient["id"]}) == []
+    assert attempts == [patient["id"]] * 3

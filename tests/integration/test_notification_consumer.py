@@ -37,7 +37,7 @@ def notify_queue(it_env):
 
 @pytest.fixture
 def publish(it_env):
-    publisher = ConfirmingPublisher(it_env["AMQP_URL"])
+    publisher = ConfirmingPublisher(it_env["AMQP_URL"], topology)
     publisher.connect()
     yield lambda event: publisher.publish(event["type"], event)
     publisher.close()
@@ -51,7 +51,7 @@ def notify_consumer(it_env, notify_db, notify_queue):
             handle_task_events(events)
         consumer.handled += len(events)
 
-    consumer = EventConsumer(it_env["AMQP_URL"], topology.NOTIFY_TASKS_QUEUE, handle)
+    consumer = EventConsumer(it_env["AMQP_URL"], topology, topology.NOTIFY_TASKS_QUEUE, handle)
     consumer.handled = 0
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()

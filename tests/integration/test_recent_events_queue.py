@@ -1,11 +1,14 @@
-"""The queue a person reads recent events from, on the real broker: every event, the last few thousand, read without taking."""
+"""The queue a person reads recent events from, on the real broker: every event, the last few thousand, unharmed."""
 import json
-import uuid
 
 import pika
 import pytest
 
 from broker import topology
+from taskwire_common import contracts
+
+ANN = contracts.Actor(id=2, username="ann")
+TASK = {"id": 7, "title": "Write the report", "assigned_user": 2, "version": 1}
 
 
 @pytest.fixture
@@ -15,19 +18,23 @@ def confirming(channel):
     return channel
 
 
-def publish(channel, routing_key: str, marker: str) -> None:
-    channel.basic_publish(topology.EXCHANGE, routing_key, json.dumps({"marker": marker}),
+def publish(channel, event: contracts.Event) -> None:
+    channel.basic_publish(topology.EXCHANGE, event["type"], json.dumps(event),
                           pika.BasicProperties(delivery_mode=2))
 
 
-def markers_read_and_put_back(channel, count: int) -> list[str]:
-    """What "Get messages" with requeue shows: the oldest `count` messages, left in the queue."""
+def task_update(number: int) -> contracts.Event:
+    return contracts.task_updated({**TASK, "version": number}, {"version": [number - 1, number]}, ANN)
+
+
+def ids_read_and_put_back(channel, count: int) -> list[str]:
+    """What "Get messages" with requeue shows: the oldest `count` events, left in the queue."""
     read = []
     for _ in range(count):
         method, _properties, body = channel.basic_get(topology.INSPECT_QUEUE, auto_ack=False)
         if method is None:
             break
-        read.append(json.loads(body)["marker"])
+        read.append(contracts.parse_event(body)["id"])
     channel.basic_nack(multiple=True, requeue=True)
     return read
 
@@ -42,21 +49,25 @@ def test_declaring_the_topology_replaces_the_retired_durable_queue(channel):
 def test_recent_events_of_every_kind_can_be_read_without_being_taken(confirming):
     channel = confirming
     channel.queue_purge(topology.INSPECT_QUEUE)
-    run = uuid.uuid4().hex[:8]
-    for routing_key in (topology.TASK_CREATED, topology.NOTIFICATION_CREATED, topology.USER_UPDATED):
-        publish(channel, routing_key, f"{run}-{routing_key}")
-    expected = [f"{run}-{key}" for key in (topology.TASK_CREATED, topology.NOTIFICATION_CREATED,
-                                           topology.USER_UPDATED)]
-    assert markers_read_and_put_back(channel, 3) == expected
-    assert markers_read_and_put_back(channel, 3) == expected  # reading took nothing
+    events = [
+        contracts.task_created(TASK, ANN),
+        contracts.notification_created({"id": 1, "user": 2, "message": "Ann, a task is yours", "is_read": False}),
+        contracts.user_updated({"id": 2, "username": "ann", "role": "admin", "is_active": True}, version=2,
+                               changes={"role": ["user", "admin"]}, actor_id=1),
+    ]
+    for event in events:
+        publish(channel, event)
+    expected = [event["id"] for event in events]
+    assert ids_read_and_put_back(channel, 3) == expected
+    assert ids_read_and_put_back(channel, 3) == expected  # reading took nothing
 
 
 def test_only_the_last_few_thousand_events_are_kept(confirming):
     channel = confirming
     channel.queue_purge(topology.INSPECT_QUEUE)
-    run = uuid.uuid4().hex[:8]
-    for number in range(topology.INSPECT_MAX_LENGTH + 10):
-        publish(channel, topology.TASK_UPDATED, f"{run}-{number}")
+    events = [task_update(number) for number in range(1, topology.INSPECT_MAX_LENGTH + 11)]
+    for event in events:
+        publish(channel, event)
     depth = channel.queue_declare(topology.INSPECT_QUEUE, passive=True).method.message_count
     assert depth == topology.INSPECT_MAX_LENGTH
-    assert markers_read_and_put_back(channel, 1) == [f"{run}-10"]  # the oldest ten were dropped
+    assert ids_read_and_put_back(channel, 1) == [events[10]["id"]]  # the oldest ten were dropped

@@ -1,6 +1,7 @@
 """A service's revocation feed on the real broker: snapshot at start, then events, re-synced after a break."""
 import pytest
 
+from broker import topology
 from taskwire_common.auth import TokenVerifier
 from taskwire_common.revocation import RevocationFeed, RevocationList
 from tests.support import bearer, wait_for
@@ -16,7 +17,7 @@ def start_feed(it_env, users_http):
     feeds = []
 
     def start(users_url=users_http):
-        feed = RevocationFeed(RevocationList(), it_env["AMQP_URL"], users_url)
+        feed = RevocationFeed(RevocationList(), it_env["AMQP_URL"], topology, users_url)
         feed.start()
         feeds.append(feed)
         return feed
@@ -43,11 +44,11 @@ def test_a_starting_service_learns_revocations_it_missed(client, make_user, logi
 
 
 def test_a_logout_reaches_a_running_service_through_the_broker(client, make_user, login, verify, start_feed,
-                                                              run_relay):
+                                                              run_publisher):
     make_user("ann")
     token = login("ann")
     feed = start_feed()
-    run_relay()
+    run_publisher()
     wait_for(lambda: feed.synced, message="the feed synced")
     assert not feed.revocations.is_revoked(verify(token))
     client.post("/api/auth/logout/", headers=bearer(token))

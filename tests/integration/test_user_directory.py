@@ -1,16 +1,15 @@
 """tasks_svc's user directory: a snapshot from users_svc at start, then `user.*` events through the broker."""
 import threading
 
-import pika
 import pytest
 from sqlalchemy import select
 
 from broker import topology
-from taskwire_common.consumer import EventConsumer, one_at_a_time
-from taskwire_common.db import db
-from taskwire_common.messaging import connection_parameters
 from tasks_svc.directory import apply_user_event, load_snapshot, upsert_users
 from tasks_svc.models import DirectoryUser
+from taskwire_common.consumer import EventConsumer, one_at_a_time
+from taskwire_common.db import db
+from taskwire_common.worker import in_app_context
 from tests.support import bearer, wait_for
 
 
@@ -21,28 +20,18 @@ def directory_rows(tasks_app):
 
 
 @pytest.fixture
-def users_queue(it_env):
+def users_queue(channel):
     """The real durable queue of tasks_svc's worker, emptied of what earlier tests left in it."""
-    connection = pika.BlockingConnection(connection_parameters(it_env["AMQP_URL"]))
-    channel = connection.channel()
-    topology.declare(channel)
     channel.queue_purge(topology.TASKS_USERS_QUEUE)
-    connection.close()
     return topology.TASKS_USERS_QUEUE
 
 
 @pytest.fixture
 def directory_worker(it_env, tasks_db, users_queue, users_http):
-    """tasks_svc's worker loop in a thread: snapshot once bound, then events."""
-    def handle(event):
-        with tasks_db.app_context():
-            apply_user_event(event)
-
-    def load_missed_users():
-        with tasks_db.app_context():
-            load_snapshot(users_http)
-
-    consumer = EventConsumer(it_env["AMQP_URL"], users_queue, one_at_a_time(handle), on_connected=load_missed_users)
+    """tasks_svc's worker loop in a thread, in the app's context: snapshot once bound, then events."""
+    consumer = EventConsumer(it_env["AMQP_URL"], topology, users_queue,
+                             one_at_a_time(in_app_context(tasks_db, apply_user_event)),
+                             on_connected=in_app_context(tasks_db, lambda: load_snapshot(users_http)))
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()
     yield consumer
@@ -58,9 +47,9 @@ def test_the_snapshot_brings_every_existing_user(tasks_db, make_user, users_http
     assert directory_rows(tasks_db) == {"ann": ("user", True, 1), "boss": ("admin", True, 1)}
 
 
-def test_user_events_keep_the_directory_current(client, tasks_db, make_user, admin_token, run_relay,
+def test_user_events_keep_the_directory_current(client, tasks_db, make_user, admin_token, run_publisher,
                                                 directory_worker):
-    run_relay()
+    run_publisher()
     response = client.post("/api/auth/register/", json={"username": "newbie", "email": "n@example.com",
                                                         "password": "long-enough"})
     new_id = response.json["user"]["id"]

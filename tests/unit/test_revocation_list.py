@@ -2,6 +2,7 @@
 import time
 
 from taskwire_common.auth import Principal
+from taskwire_common.contracts import Revocation
 from taskwire_common.revocation import RevocationList
 
 
@@ -13,14 +14,14 @@ def principal(jti="t1", user_id=1, token_version=0):
 
 def test_a_revoked_token_is_refused_and_others_of_the_user_are_not():
     revocations = RevocationList()
-    revocations.apply({"user_id": 1, "jti": "t1", "expires_at": time.time() + 60})
+    revocations.apply(Revocation(user_id=1, jti="t1", expires_at=time.time() + 60))
     assert revocations.is_revoked(principal("t1"))
     assert not revocations.is_revoked(principal("t2"))
 
 
 def test_a_raised_token_version_revokes_every_older_token_of_that_user_only():
     revocations = RevocationList()
-    revocations.apply({"user_id": 1, "token_version": 2})
+    revocations.apply(Revocation(user_id=1, token_version=2))
     assert revocations.is_revoked(principal(token_version=1))
     assert not revocations.is_revoked(principal(token_version=2))
     assert not revocations.is_revoked(principal(user_id=2, token_version=0))
@@ -28,8 +29,8 @@ def test_a_raised_token_version_revokes_every_older_token_of_that_user_only():
 
 def test_token_versions_never_go_back():
     revocations = RevocationList()
-    revocations.apply({"user_id": 1, "token_version": 3})
-    revocations.apply({"user_id": 1, "token_version": 2})  # a late, older event
+    revocations.apply(Revocation(user_id=1, token_version=3))
+    revocations.apply(Revocation(user_id=1, token_version=2))  # a late, older event
     assert revocations.is_revoked(principal(token_version=2))
 
 
@@ -43,6 +44,6 @@ def test_snapshot_loads_tokens_and_users():
 
 def test_expired_revocations_are_forgotten():
     revocations = RevocationList()
-    revocations.apply({"user_id": 1, "jti": "old", "expires_at": time.time() - 1})
-    revocations.apply({"user_id": 1, "jti": "new", "expires_at": time.time() + 60})
+    revocations.apply(Revocation(user_id=1, jti="old", expires_at=time.time() - 1))
+    revocations.apply(Revocation(user_id=1, jti="new", expires_at=time.time() + 60))
     assert "old" not in revocations._tokens and "new" in revocations._tokens

@@ -102,31 +102,35 @@ def test_events_no_client_sees_are_ignored_and_removed_sockets_get_nothing():
 def test_losing_the_event_feed_closes_every_socket_so_no_client_misses_events_in_silence(monkeypatch):
     import pika.exceptions
 
-    from ws_relay import feed as feed_module
+    from broker import topology
+    from taskwire_common import live_feed
+    from ws_relay.feed import EventFeed
     from ws_relay.hub import SERVICE_RESTART
 
     hub = Hub()
     admin, ann = connect(hub, 1, "admin"), connect(hub, 2, tasks=False)
-    feed = feed_module.EventFeed(hub, "amqp://unused")
+    feed = EventFeed(hub, "amqp://unused", topology)
 
-    def follow(_url, _keys, _stop, on_message, on_bound):
+    def follow(_url, _topology, _keys, _stop, on_message, on_bound):
         on_bound()
-        assert feed.connected
+        assert feed.synced
         on_message(json.dumps(task_event()).encode())
         raise pika.exceptions.StreamLostError("broker restarted")
 
-    monkeypatch.setattr(feed_module, "follow_exclusive_queue", follow)
+    monkeypatch.setattr(live_feed, "follow_exclusive_queue", follow)
     try:
         feed._follow(backoff=type("Backoff", (), {"reset": lambda self: None})())
     except pika.exceptions.StreamLostError:
         pass
-    assert not feed.connected
+    assert not feed.synced
     assert [m["type"] for m in received(admin)] == ["task_update"]
     assert (admin.close_code, ann.close_code) == (SERVICE_RESTART, SERVICE_RESTART)
 
 
 def test_a_feed_that_never_connected_closes_nothing(monkeypatch):
-    from ws_relay import feed as feed_module
+    from broker import topology
+    from taskwire_common import live_feed
+    from ws_relay.feed import EventFeed
 
     hub = Hub()
     ann = connect(hub, 2)
@@ -134,8 +138,8 @@ def test_a_feed_that_never_connected_closes_nothing(monkeypatch):
     def refused(*_args):
         raise OSError("connection refused")
 
-    monkeypatch.setattr(feed_module, "follow_exclusive_queue", refused)
-    feed = feed_module.EventFeed(hub, "amqp://unused")
+    monkeypatch.setattr(live_feed, "follow_exclusive_queue", refused)
+    feed = EventFeed(hub, "amqp://unused", topology)
     try:
         feed._follow(backoff=None)
     except OSError:

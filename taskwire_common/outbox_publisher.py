@@ -1,8 +1,8 @@
-"""The outbox relay: publishes committed outbox rows to RabbitMQ, in order, in batches the broker vouches for.
+"""The outbox publisher: publishes committed outbox rows to RabbitMQ, in order, in batches the broker vouches for.
 
-One relay per database is active at a time (a PostgreSQL advisory lock elects it), so
+One publisher per database is active at a time (a PostgreSQL advisory lock elects it), so
 several may run for availability without publishing a row twice or out of order. The
-active relay wakes on NOTIFY when a transaction commits, and sweeps once a second anyway.
+active publisher wakes on NOTIFY when a transaction commits, and sweeps once a second anyway.
 """
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
-from .logs import configure_logging
-from .messaging import Backoff, ConfirmingPublisher, run_reconnecting, stop_on_signals
+from .messaging import Backoff, ConfirmingPublisher, Topology, run_reconnecting
 from .outbox import NOTIFY_CHANNEL
-from .settings import refuse_development_defaults
+from .settings import ServiceSettings
+from .worker import prepare_process, run_until_signalled
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +35,13 @@ MARK_PUBLISHED = "UPDATE outbox_events SET published_at = now() WHERE id = ANY(%
 DELETE_OLD = f"DELETE FROM outbox_events WHERE published_at < now() - interval '{RETENTION}'"
 
 
-class OutboxRelay:
-    def __init__(self, database_url: str, amqp_url: str, batch_size: int = 200,
+class OutboxPublisher:
+    """Publishes one database's outbox to the topology's exchange while it holds the leader lock."""
+
+    def __init__(self, database_url: str, amqp_url: str, topology: Topology, batch_size: int = 200,
                  sweep_seconds: float = 1.0, cleanup_seconds: float = 600.0):
         self.database_url = database_url
-        self.publisher = ConfirmingPublisher(amqp_url)
+        self.broker = ConfirmingPublisher(amqp_url, topology)
         self.batch_size = batch_size
         self.sweep_seconds = sweep_seconds
         self.cleanup_seconds = cleanup_seconds
@@ -48,18 +50,18 @@ class OutboxRelay:
     def run(self) -> None:
         """Serve until stopped, reconnecting to PostgreSQL and RabbitMQ with back-off."""
         run_reconnecting(self._serve, self.stop, (psycopg2.Error, pika.exceptions.AMQPError, OSError),
-                         "outbox relay", on_error=lambda _error: self.publisher.close())
-        self.publisher.close()
-        log.info("outbox relay stopped")
+                         "outbox publisher", on_error=lambda _error: self.broker.close())
+        self.broker.close()
+        log.info("outbox publisher stopped")
 
     def _serve(self, backoff: Backoff) -> None:
         connection = psycopg2.connect(self.database_url)
         try:
             if not self._become_leader(connection):
                 return
-            self.publisher.connect()
+            self.broker.connect()
             backoff.reset()
-            log.info("outbox relay active; listening on %s", NOTIFY_CHANNEL)
+            log.info("outbox publisher active; listening on %s", NOTIFY_CHANNEL)
             last_cleanup = 0.0
             while not self.stop.is_set():
                 published = self.publish_pending_events(connection)
@@ -68,12 +70,12 @@ class OutboxRelay:
                     last_cleanup = time.monotonic()
                 if published < self.batch_size:
                     self._wait_for_commit(connection)
-                self.publisher.process_events()
+                self.broker.process_events()
         finally:
             connection.close()
 
-    def _become_leader(self, connection) -> bool:
-        """Take the advisory lock, waiting while another relay holds it."""
+    def _become_leader(self, connection: psycopg2.extensions.connection) -> bool:
+        """Take the advisory lock, waiting while another publisher holds it."""
         connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
@@ -82,11 +84,11 @@ class OutboxRelay:
                 if cursor.fetchone()[0]:
                     connection.autocommit = False
                     return True
-                log.debug("another outbox relay is active; standing by")
+                log.debug("another outbox publisher is active; standing by")
                 self.stop.wait(self.sweep_seconds)
         return False
 
-    def publish_pending_events(self, connection) -> int:
+    def publish_pending_events(self, connection: psycopg2.extensions.connection) -> int:
         """Publish one batch of pending events in id order; returns how many were published."""
         with connection.cursor() as cursor:
             cursor.execute(FETCH_PENDING, (self.batch_size,))
@@ -94,7 +96,7 @@ class OutboxRelay:
         connection.commit()  # never sit idle in a transaction while talking to the broker
         if not rows:
             return 0
-        self.publisher.publish_batch([(routing_key, payload) for _id, routing_key, payload in rows])
+        self.broker.publish_batch([(routing_key, payload) for _id, routing_key, payload in rows])
         # The broker has them all: mark them. A crash before this commit publishes them once more.
         with connection.cursor() as cursor:
             cursor.execute(MARK_PUBLISHED, ([row_id for row_id, _key, _payload in rows],))
@@ -102,7 +104,7 @@ class OutboxRelay:
         log.debug("published %d outbox events", len(rows))
         return len(rows)
 
-    def _wait_for_commit(self, connection) -> None:
+    def _wait_for_commit(self, connection: psycopg2.extensions.connection) -> None:
         """Sleep until a commit notifies us, the sweep is due, or we are asked to stop."""
         deadline = time.monotonic() + self.sweep_seconds
         while not connection.notifies and not self.stop.is_set():
@@ -113,7 +115,7 @@ class OutboxRelay:
             connection.poll()
         connection.notifies.clear()
 
-    def _delete_old_events(self, connection) -> None:
+    def _delete_old_events(self, connection: psycopg2.extensions.connection) -> None:
         with connection.cursor() as cursor:
             cursor.execute(DELETE_OLD)
             if cursor.rowcount:
@@ -121,10 +123,7 @@ class OutboxRelay:
         connection.commit()
 
 
-def main(settings) -> None:
-    """Entry point for a service's `python -m <service>.relay`: runs until SIGTERM or SIGINT."""
-    configure_logging(settings.log_level)
-    refuse_development_defaults(settings)
-    relay = OutboxRelay(settings.database_url, settings.amqp_url)
-    stop_on_signals(relay.stop, "outbox relay")
-    relay.run()
+def main(settings: ServiceSettings, topology: Topology) -> None:
+    """Entry point of a service's `python -m <service>.publisher`: runs until SIGTERM or SIGINT."""
+    prepare_process(settings)
+    run_until_signalled(OutboxPublisher(settings.database_url, settings.amqp_url, topology), "outbox publisher")

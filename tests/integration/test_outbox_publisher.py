@@ -1,4 +1,4 @@
-"""The outbox relay on real PostgreSQL and RabbitMQ: woken by commits, in order, once, confirmed, patient."""
+"""The outbox publisher on real PostgreSQL and RabbitMQ: woken by commits, in order, once, confirmed, patient."""
 from sqlalchemy import text
 
 from taskwire_common.db import db
@@ -16,8 +16,8 @@ def pending_count(users_app):
         return db.session.execute(text("SELECT count(*) FROM outbox_events WHERE published_at IS NULL")).scalar()
 
 
-def test_committed_events_are_published_persistent_as_cloudevents(client, users_app, event_tap, run_relay):
-    run_relay()
+def test_committed_events_are_published_persistent_as_cloudevents(client, users_app, event_tap, run_publisher):
+    run_publisher()
     register(client, "ann")
     wait_for(lambda: event_tap.drain(), message="user.created on the broker")
     routing_key, properties, event = event_tap.messages[0]
@@ -30,16 +30,16 @@ def test_committed_events_are_published_persistent_as_cloudevents(client, users_
     wait_for(lambda: pending_count(users_app) == 0, message="the row marked published")
 
 
-def test_a_commit_wakes_the_relay_without_waiting_for_a_sweep(client, event_tap, run_relay):
-    relay = run_relay(sweep_seconds=60)  # only NOTIFY can deliver within the deadline below
-    wait_for(lambda: relay.publisher.is_open, message="relay connected")
+def test_a_commit_wakes_the_publisher_without_waiting_for_a_sweep(client, event_tap, run_publisher):
+    publisher = run_publisher(sweep_seconds=60)  # only NOTIFY can deliver within the deadline below
+    wait_for(lambda: publisher.broker.is_open, message="publisher connected")
     register(client, "ann")
     wait_for(lambda: event_tap.drain(), timeout=5, message="the event, woken by NOTIFY")
 
 
-def test_events_arrive_in_commit_order_exactly_once_with_two_relays_running(client, event_tap, run_relay):
-    run_relay()
-    run_relay()
+def test_events_arrive_in_commit_order_exactly_once_with_two_publishers_running(client, event_tap, run_publisher):
+    run_publisher()
+    run_publisher()
     names = [f"user{number}" for number in range(30)]
     for name in names:
         register(client, name)
@@ -50,12 +50,12 @@ def test_events_arrive_in_commit_order_exactly_once_with_two_relays_running(clie
 
 
 def test_events_wait_while_the_broker_is_unreachable_and_go_out_when_it_is_back(
-        client, users_app, event_tap, run_relay):
-    unreachable = run_relay(amqp_url="amqp://guest:guest@127.0.0.1:1/taskwire_it")
+        client, users_app, event_tap, run_publisher):
+    unreachable = run_publisher(amqp_url="amqp://guest:guest@127.0.0.1:1/taskwire_it")
     for name in ("ann", "bob"):
         register(client, name)
     assert pending_count(users_app) == 2
     unreachable.stop.set()
-    run_relay()
+    run_publisher()
     wait_for(lambda: len(event_tap.drain()) == 2, message="both waiting events")
     wait_for(lambda: pending_count(users_app) == 0, message="both rows marked published")  # after the confirm

@@ -1,7 +1,0 @@
-"""`python -m notify_svc.relay`: publishes notify_svc's outbox (notification events) to RabbitMQ."""
-from taskwire_common.outbox_relay import main
-
-from .config import load_settings
-
-if __name__ == "__main__":
-    main(load_settings())

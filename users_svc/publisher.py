@@ -1,0 +1,8 @@
+"""`python -m users_svc.publisher`: publishes users_svc's outbox (revocations, user events) to RabbitMQ."""
+from broker import topology
+from taskwire_common.outbox_publisher import main
+
+from .config import load_settings
+
+if __name__ == "__main__":
+    main(load_settings(), topology)

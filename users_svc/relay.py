@@ -1,7 +1,0 @@
-"""`python -m users_svc.relay`: publishes users_svc's outbox (revocations, user events) to RabbitMQ."""
-from taskwire_common.outbox_relay import main
-
-from .config import load_settings
-
-if __name__ == "__main__":
-    main(load_settings())
