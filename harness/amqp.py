@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import subprocess
 import uuid
 from collections.abc import Iterable, Iterator
@@ -14,7 +13,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from broker import topology
 from stack.config import AMQP_SERVER, Profile
 from taskwire_common import contracts
-from taskwire_common.messaging import connection_parameters
+from taskwire_common.messaging import ConfirmingPublisher, connection_parameters
 
 
 def amqp_url(profile: Profile) -> str:
@@ -64,12 +63,12 @@ class Tap:
 
 def publish(url: str, events: Iterable[contracts.Event]) -> None:
     """Persistent events straight onto the exchange, each routed by its type; returns once the broker has them."""
-    with amqp_channel(url) as channel:
-        channel.confirm_delivery()
-        for event in events:
-            channel.basic_publish(topology.EXCHANGE, event["type"], json.dumps(event, separators=(",", ":")).encode(),
-                                  pika.BasicProperties(delivery_mode=2, message_id=event["id"],
-                                                       content_type=contracts.CONTENT_TYPE))
+    publisher = ConfirmingPublisher(url, topology)
+    publisher.connect()
+    try:
+        publisher.publish_batch([(event["type"], event) for event in events])
+    finally:
+        publisher.close()
 
 
 def queue_messages(vhost: str, queue: str) -> int:
