@@ -1,15 +1,50 @@
-"""Transactional outbox: an event row written in the same transaction as the change it describes."""
+"""Transactional outbox: a change and the events describing it, written by one statement.
+
+Every write that publishes goes through `write_with_events`: the data-changing statement
+(INSERT, UPDATE or DELETE with RETURNING) becomes a writable CTE, and each event is inserted
+into `outbox_events` from that CTE's rows. So a change and its events commit together or not
+at all, cost one round trip, and what only the database knows (a new id, a raised version)
+is written into the event from the row the change returned. A change that touches no row
+(say an UPDATE whose WHERE finds nothing) writes no event.
+"""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, String, Uuid, func, insert, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+import orjson
+from sqlalchemy import (
+    CTE,
+    BigInteger,
+    DateTime,
+    Identity,
+    Index,
+    Row,
+    String,
+    Text,
+    Uuid,
+    and_,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
 
+from .contracts import Event
 from .db import db
 
 NOTIFY_CHANNEL = "taskwire_outbox"
+
+Change = ReturningInsert[Any] | ReturningUpdate[Any] | ReturningDelete[Any]
 
 
 class OutboxEvent(db.Model):
@@ -46,20 +81,52 @@ DROP FUNCTION taskwire_outbox_notify();
 """
 
 
-# One Core statement, built once: SQLAlchemy compiles it once, and no ORM bulk-insert layer runs.
-INSERT_EVENT = insert(OutboxEvent.__table__)
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event to write with a change.
+
+    `from_row` names what the database decides: {"data.task.id": "id"} writes the `id` the change
+    returned at that place in the event. `row` picks, in a change of several rows, the one this
+    event is about ({"user": 2, "event_id": "…"}); left empty, the event goes with every row.
+    """
+
+    event: Event
+    from_row: Mapping[str, str] = field(default_factory=dict)
+    row: Mapping[str, Any] = field(default_factory=dict)
 
 
-def record_event(event: dict) -> None:
-    """Write the event in the current transaction; it is published only if that transaction commits."""
-    record_events([event])
+def write_with_events(connection: Connection, change: Change, events: Sequence[PendingEvent | Event] = ()
+                      ) -> Sequence[Row[Any]]:
+    """Execute the change and write its events in one statement; returns the rows the change returned.
+
+    On an autocommit connection the statement commits by itself; on a session's connection it
+    commits with the session's transaction. Nothing is published before that commit.
+    """
+    pending = [item if isinstance(item, PendingEvent) else PendingEvent(item) for item in events]
+    if not pending:
+        return connection.execute(change).all()
+    changed = change.cte("changed")
+    written = insert(OutboxEvent.__table__).from_select(
+        ["event_id", "routing_key", "payload"], union_all(*(_event_row(changed, item) for item in pending)))
+    return connection.execute(select(*changed.c).add_cte(written.cte("written"))).all()
 
 
-def record_events(events: list[dict]) -> None:
-    """Write several events in the current transaction, in this order."""
-    if events:
-        db.session.execute(INSERT_EVENT, [{"event_id": event["id"], "routing_key": event["type"],
-                                           "payload": event} for event in events])
+def _event_row(changed: CTE, pending: PendingEvent):
+    """SELECT event_id, routing_key, payload FROM changed: the event with the row's values filled in."""
+    event = pending.event
+    payload: Any = cast(literal(orjson.dumps(event).decode()), JSONB)
+    for path, column in pending.from_row.items():
+        payload = func.jsonb_set(payload, cast(literal("{" + path.replace(".", ",") + "}"), ARRAY(Text)),
+                                 func.to_jsonb(changed.c[column]))
+    query = select(cast(literal(event["id"]), Uuid), literal(event["type"]), payload).select_from(changed)
+    if pending.row:
+        query = query.where(and_(*(changed.c[name] == value for name, value in pending.row.items())))
+    return query
+
+
+def autocommit() -> Connection:
+    """A connection of the service's pool on which every statement commits by itself (use with `with`)."""
+    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def outbox_lag() -> dict:
