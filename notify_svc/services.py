@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
@@ -38,9 +39,10 @@ def handle_task_events(events: list[contracts.Event]) -> int:
         return 0
     claimed = claim_events(to_claim)
     now = datetime.now(timezone.utc)  # this clock, so the event reads as a later GET
-    rows = [{"user": notice.user, "message": notice.message, "task_id": unique[event_id].task_id,
-             "event_type": unique[event_id].type, "event_id": event_id, "is_read": False, "created_at": now}
-            for event_id in to_claim if event_id in claimed for notice in notices[event_id]]
+    rows: list[dict[str, Any]] = [
+        {"user": notice.user, "message": notice.message, "task_id": unique[event_id].task_id,
+         "event_type": unique[event_id].type, "event_id": event_id, "is_read": False, "created_at": now}
+        for event_id in to_claim if event_id in claimed for notice in notices[event_id]]
     if not rows:
         db.session.commit()
         return 0

@@ -37,14 +37,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
+from sqlalchemy.sql.dml import UpdateBase
 
 from .contracts import Event
 from .db import db
 
 NOTIFY_CHANNEL = "taskwire_outbox"
 
-Change = ReturningInsert[Any] | ReturningUpdate[Any] | ReturningDelete[Any]
+Change = UpdateBase  # an INSERT, UPDATE or DELETE with RETURNING
 
 
 class OutboxEvent(db.Model):

@@ -45,7 +45,7 @@ def write(change: Change, events: Sequence[PendingEvent | contracts.Event]) -> S
         rows = write_with_events(db.session.connection(), change, events)
     except IntegrityError as error:
         db.session.rollback()
-        field = UNIQUE_INDEX_FIELDS.get(getattr(getattr(error.orig, "diag", None), "constraint_name", None))
+        field = UNIQUE_INDEX_FIELDS.get(str(getattr(getattr(error.orig, "diag", None), "constraint_name", "")))
         if field is None:
             raise
         raise Conflict(field, f"A user with that {field} already exists.") from None
