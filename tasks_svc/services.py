@@ -144,7 +144,7 @@ def update_task(principal: Principal, task: Task, changes: dict) -> dict:
     after = TaskSchema().dump({**current, **wanted, "updated_at": now})
     event = contracts.task_updated(after, diff, actor(principal), current_request_id())
     change = (update(Task).where(Task.id == task.id)
-              .values({name: wanted[name] for name in diff}, updated_at=now).returning(Task.id))
+              .values({**{name: wanted[name] for name in diff}, "updated_at": now}).returning(Task.id))
     if not write(change, [event]):
         raise TaskGone()
     return after

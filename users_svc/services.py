@@ -150,7 +150,7 @@ def create_user(username: str, email: str, password: str, role: str = "user",
               "date_joined": datetime.now(timezone.utc)}  # this clock, so the event reads as a later GET
     user = user_values_json({**values, "id": None, "last_login": None})
     event = contracts.user_created(user, 1, actor_id, current_request_id())
-    [(user_id,)] = write(insert(User).values(values).returning(User.id, User.version),
+    [(user_id, _version)] = write(insert(User).values(values).returning(User.id, User.version),
                          [PendingEvent(event, from_row={"data.user.id": "id", "data.version": "version"})])
     created = db.session.get(User, user_id)
     assert created is not None  # committed just now
