@@ -150,8 +150,8 @@ def create_user(username: str, email: str, password: str, role: str = "user",
               "date_joined": datetime.now(timezone.utc)}  # this clock, so the event reads as a later GET
     user = user_values_json({**values, "id": None, "last_login": None})
     event = contracts.user_created(user, 1, actor_id, current_request_id())
-    [(user_id, _version)] = write(insert(User).values(values).returning(User.id, User.version),
-                         [PendingEvent(event, from_row={"data.user.id": "id", "data.version": "version"})])
+    filled = PendingEvent(event, from_row={"data.user.id": "id", "data.version": "version"})
+    [(user_id, _version)] = write(insert(User).values(values).returning(User.id, User.version), [filled])
     created = db.session.get(User, user_id)
     assert created is not None  # committed just now
     return created
