@@ -8,16 +8,19 @@ from __future__ import annotations
 import json
 import sys
 
-EXCHANGE = "taskwire.events"
+# The routing keys are the event types, which the contract names; they are named here too
+# because whoever declares or taps the exchange reads them with the rest of the topology.
+from taskwire_common.contracts import (  # noqa: F401
+    NOTIFICATION_CREATED,
+    TASK_CREATED,
+    TASK_DELETED,
+    TASK_UPDATED,
+    TOKEN_REVOKED,
+    USER_CREATED,
+    USER_UPDATED,
+)
 
-# Routing keys of every event Taskwire publishes.
-TASK_CREATED = "task.created"
-TASK_UPDATED = "task.updated"
-TASK_DELETED = "task.deleted"
-NOTIFICATION_CREATED = "notification.created"
-TOKEN_REVOKED = "auth.token_revoked"
-USER_CREATED = "user.created"
-USER_UPDATED = "user.updated"
+EXCHANGE = "taskwire.events"
 
 # Where a message goes after MAX_DELIVERIES failed attempts, to be read by a person.
 DEAD_LETTER_EXCHANGE = "taskwire.dead-letter"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from taskwire_common.contracts import TASK_CREATED, TASK_DELETED, TASK_UPDATED, TaskEvent
+
 FIELD_NAMES = {"title": "title", "description": "description", "priority": "priority", "status": "status",
                "due_date": "due date"}
 
@@ -38,17 +40,16 @@ def describe_changes(changes: dict) -> str:
     return ", ".join(parts)
 
 
-def notices_for(event: dict) -> list[Notice]:
+def notices_for(event: TaskEvent) -> list[Notice]:
     """The notifications a task event makes; nobody hears of their own action."""
-    data = event["data"]
-    task, actor_id, actor = data["task"], data["actor_id"], data["actor_username"]
-    assignee = task.get("assigned_user")
+    task, actor = event.task, event.actor_username
+    assignee = event.assignee
     notices: list[Notice] = []
-    if event["type"] == "task.created":
+    if event.type == TASK_CREATED:
         if assignee is not None:
             notices.append(Notice(assignee, f"{actor} assigned you {describe(task)}"))
-    elif event["type"] == "task.updated":
-        changes = data["changes"]
+    elif event.type == TASK_UPDATED:
+        changes = event.changes
         if "assigned_user" in changes:
             old, new = changes["assigned_user"]
             if new is not None:
@@ -57,7 +58,7 @@ def notices_for(event: dict) -> list[Notice]:
                 notices.append(Notice(old, f"'{task['title']}' is no longer assigned to you ({actor} reassigned it)"))
         elif assignee is not None and describe_changes(changes):
             notices.append(Notice(assignee, f"{actor} changed '{task['title']}': {describe_changes(changes)}"))
-    elif event["type"] == "task.deleted":
+    elif event.type == TASK_DELETED:
         if assignee is not None:
             notices.append(Notice(assignee, f"{actor} deleted '{task['title']}'"))
-    return [notice for notice in notices if notice.user != actor_id]
+    return [notice for notice in notices if notice.user != event.actor_id]

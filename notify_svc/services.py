@@ -1,15 +1,16 @@
 """What notify_svc does: turn task events into notifications exactly once, and let users read them."""
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from datetime import datetime, timezone
+from typing import Any
 
-from broker import topology
+from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as upsert
+
+from taskwire_common import contracts
 from taskwire_common.db import db
-from taskwire_common.events import new_event
-from taskwire_common.outbox import record_events
+from taskwire_common.outbox import PendingEvent, write_with_events
 
-from .config import EVENT_SOURCE
 from .models import Notification, ProcessedEvent
 from .rules import notices_for
 from .schemas import NotificationSchema
@@ -22,33 +23,39 @@ def notification_json(notification: Notification) -> dict:
 def claim_events(event_ids: list[str]) -> set[str]:
     """Record the events as processed in this transaction; returns those not processed before."""
     claimed = db.session.execute(
-        insert(ProcessedEvent).values([{"event_id": event_id} for event_id in event_ids])
+        upsert(ProcessedEvent).values([{"event_id": event_id} for event_id in event_ids])
         .on_conflict_do_nothing().returning(ProcessedEvent.event_id))
     return set(claimed.scalars())
 
 
-def handle_task_events(events: list[dict]) -> list[Notification]:
+def handle_task_events(events: list[contracts.Event]) -> int:
     """Store the notifications of every event not seen before, and a `notification.created` for each,
-    in one transaction. An event that notifies nobody needs no record: handling it twice changes nothing."""
-    unique = {event["id"]: event for event in events}
+    in one transaction; returns how many notifications that made. An event that notifies nobody needs no record:
+    handling it twice changes nothing. A malformed event raises MalformedEvent."""
+    unique = {event.id: event for event in (contracts.read_task_event(contracts.checked_envelope(e)) for e in events)}
     notices = {event_id: notices_for(event) for event_id, event in unique.items()}
     to_claim = [event_id for event_id, found in notices.items() if found]
     if not to_claim:
-        return []
+        return 0
     claimed = claim_events(to_claim)
-    notifications = [
-        Notification(user=notice.user, message=notice.message, task_id=unique[event_id]["data"]["task"].get("id"),
-                     event_type=unique[event_id]["type"], event_id=event_id, is_read=False)
-        for event_id in to_claim if event_id in claimed for notice in notices[event_id]
-    ]
-    db.session.add_all(notifications)
-    db.session.flush()
-    record_events([new_event(topology.NOTIFICATION_CREATED, EVENT_SOURCE,
-                             {"notification": notification_json(notification)},
-                             unique[notification.event_id].get("requestid"))
-                   for notification in notifications])
+    now = datetime.now(timezone.utc)  # this clock, so the event reads as a later GET
+    rows: list[dict[str, Any]] = [
+        {"user": notice.user, "message": notice.message, "task_id": unique[event_id].task_id,
+         "event_type": unique[event_id].type, "event_id": event_id, "is_read": False, "created_at": now}
+        for event_id in to_claim if event_id in claimed for notice in notices[event_id]]
+    if not rows:
+        db.session.commit()
+        return 0
+    notifications = [NotificationSchema().dump({**row, "id": None}) for row in rows]
+    # One notification per user and task event: the pair names the row whose id goes into the event.
+    pending = [PendingEvent(contracts.notification_created(notification, unique[row["event_id"]].request_id),
+                            from_row={"data.notification.id": "id"},
+                            row={"event_id": row["event_id"], "user": row["user"]})
+               for row, notification in zip(rows, notifications, strict=True)]
+    write_with_events(db.session.connection(), insert(Notification).values(rows).returning(
+        Notification.id, Notification.event_id, Notification.user), pending)
     db.session.commit()
-    return notifications
+    return len(rows)
 
 
 def users_notifications(user_id: int, is_read: bool | None = None) -> Select:

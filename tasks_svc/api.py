@@ -25,6 +25,11 @@ def task_or_404(task_id: int) -> Task:
     return task
 
 
+def task_response(task: dict, status: int = 200) -> Response:
+    """The task JSON as written into its event, dumped once."""
+    return Response(orjson.dumps(task), status=status, mimetype="application/json")
+
+
 def refused(error: Exception):
     if isinstance(error, services.Forbidden):
         abort(403, message=str(error))
@@ -55,7 +60,7 @@ class Tasks(MethodView):
             task = services.create_task(current_principal(), fields)
         except (services.Forbidden, services.InvalidAssignee) as error:
             refused(error)
-        return Response(orjson.dumps(task), status=201, mimetype="application/json")  # dumped once, as the event
+        return task_response(task, 201)
 
 
 @blp.route("/<int:task_id>/")
@@ -71,18 +76,22 @@ class TaskDetail(MethodView):
     def put(self, fields, task_id):
         """Replace every writable field; those left out take their defaults."""
         try:
-            return services.replace_task(current_principal(), task_or_404(task_id), fields)
+            return task_response(services.replace_task(current_principal(), task_or_404(task_id), fields))
         except (services.Forbidden, services.InvalidAssignee) as error:
             refused(error)
+        except services.TaskGone:
+            abort(404, message="No task with that id.")
 
     @blp.arguments(TaskPatchSchema)
     @blp.response(200, TaskSchema)
     def patch(self, changes, task_id):
         """Change the fields given."""
         try:
-            return services.update_task(current_principal(), task_or_404(task_id), changes)
+            return task_response(services.update_task(current_principal(), task_or_404(task_id), changes))
         except (services.Forbidden, services.InvalidAssignee) as error:
             refused(error)
+        except services.TaskGone:
+            abort(404, message="No task with that id.")
 
     @blp.response(204)
     def delete(self, task_id):

@@ -4,7 +4,6 @@ from __future__ import annotations
 from taskwire_common.settings import ServiceSettings, read_service_settings
 
 SERVICE = "tasks_svc"
-EVENT_SOURCE = "/taskwire/tasks_svc"
 
 
 def load_settings() -> ServiceSettings:

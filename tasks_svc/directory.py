@@ -11,6 +11,7 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from taskwire_common.contracts import Event, checked_envelope, read_user_event
 from taskwire_common.db import db
 
 from .models import DirectoryUser
@@ -35,10 +36,11 @@ def upsert_users(users: list[dict]) -> None:
     db.session.execute(statement)
 
 
-def apply_user_event(event: dict) -> None:
-    """Handler for `user.created` / `user.updated`: one upsert, committed."""
-    data = event["data"]
-    upsert_users([{**data["user"], "version": data["version"]}])
+def apply_user_event(event: Event) -> None:
+    """Handler for `user.created` / `user.updated`: one upsert, committed; raises MalformedEvent."""
+    user = read_user_event(checked_envelope(event))
+    upsert_users([{"id": user.user_id, "username": user.username, "role": user.role, "is_active": user.is_active,
+                   "version": user.version}])
     db.session.commit()
 
 

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import orjson
-from sqlalchemy import Select, or_, select, text
+from sqlalchemy import Select, bindparam, delete, insert, or_, select, update
 
-from broker import topology
+from taskwire_common import contracts
 from taskwire_common.auth import Principal
 from taskwire_common.db import db
-from taskwire_common.events import new_event
-from taskwire_common.outbox import record_event
+from taskwire_common.outbox import Change, ChangeWithEvents, EventSlot, autocommit, write_with_events
 from taskwire_common.requestid import current_request_id
 
-from .config import EVENT_SOURCE
 from .directory import find_active_user
 from .models import Task
 from .schemas import TaskSchema
@@ -30,24 +27,15 @@ class InvalidAssignee(Exception):
     """The assignee is not a known, active user."""
 
 
-# Creating is the hot write path: the task and its event in one statement, so one round trip,
-# atomic without BEGIN and COMMIT. Only the id comes from PostgreSQL, which writes it into the
-# event; the rest of the task's JSON is dumped here like every other answer (PostgreSQL would
-# write times differently, e.g. .12 where Python writes .120000).
-CREATE_TASK_WITH_EVENT = text("""
-    WITH task AS (
-        INSERT INTO tasks (title, description, priority, status, due_date, assigned_user, created_by,
-                           created_at, updated_at)
-        VALUES (:title, :description, :priority, :status, :due_date, :assigned_user, :created_by,
-                :created_at, :created_at)
-        RETURNING id
-    ), event AS (
-        INSERT INTO outbox_events (event_id, routing_key, payload)
-        SELECT :event_id, :routing_key, jsonb_set(CAST(:event AS jsonb), '{data,task,id}', to_jsonb(task.id))
-        FROM task
-    )
-    SELECT id FROM task
-""")
+class TaskGone(Exception):
+    """The task was deleted by someone else between reading it and writing the change."""
+
+
+# Creating is the hot write path, so its statement is built once: the task and its event, the
+# id PostgreSQL gives the task written into the event.
+INSERTED = (*WRITABLE, "created_by", "created_at", "updated_at")
+CREATE_TASK = ChangeWithEvents(insert(Task).values({name: bindparam(name) for name in INSERTED}).returning(Task.id),
+                               [EventSlot(from_row={"data.task.id": "id"})])
 
 
 def task_json(task: Task) -> dict:
@@ -102,36 +90,42 @@ def default_assignee(principal: Principal) -> int | None:
     return None if principal.is_admin else principal.user_id
 
 
-def task_event(event_type: str, principal: Principal, data: dict) -> dict:
-    data = {**data, "actor_id": principal.user_id, "actor_username": principal.username}
-    return new_event(event_type, EVENT_SOURCE, data, current_request_id())
+def actor(principal: Principal) -> contracts.Actor:
+    return contracts.Actor(principal.user_id, principal.username)
 
 
-def publish(event_type: str, principal: Principal, data: dict) -> None:
-    record_event(task_event(event_type, principal, data))
+def write(change: Change | ChangeWithEvents, events: list[contracts.Event], values: dict | None = None) -> list:
+    """Every write of tasks_svc: the change and its events as one statement that commits by itself.
+
+    One round trip, atomic without BEGIN and COMMIT, whatever the session has read before.
+    """
+    with autocommit() as connection:
+        if isinstance(change, ChangeWithEvents):
+            return list(change.execute(connection, events, values))
+        return list(write_with_events(connection, change, events))
 
 
 def create_task(principal: Principal, fields: dict) -> dict:
-    """Insert the task and its `task.created` event with one statement; returns the task JSON.
+    """Insert the task and its `task.created` event; returns the task JSON.
 
-    Its times come from this clock, as an update's `updated_at` does.
+    Only the id comes from PostgreSQL, which writes it into the event; the rest of the task's JSON
+    is dumped here like every other answer (PostgreSQL would write times differently, e.g. .12
+    where Python writes .120000). Its times come from this clock, as an update's `updated_at` does.
     """
     assignee = fields.get("assigned_user")
     if assignee is None:
         assignee = default_assignee(principal)
     check_assignee(principal, assignee)
-    values = {**fields, "assigned_user": assignee, "created_by": principal.user_id,
-              "created_at": datetime.now(timezone.utc)}
-    task = TaskSchema().dump({**values, "id": None, "updated_at": values["created_at"]})
-    event = task_event(topology.TASK_CREATED, principal, {"task": task})
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        task["id"] = connection.execute(CREATE_TASK_WITH_EVENT, {
-            **values, "event_id": event["id"], "routing_key": event["type"], "event": orjson.dumps(event).decode(),
-        }).scalar_one()
+    now = datetime.now(timezone.utc)
+    values = {**DEFAULTS, **fields, "assigned_user": assignee, "created_by": principal.user_id, "created_at": now,
+              "updated_at": now}
+    task = TaskSchema().dump({**values, "id": None})
+    event = contracts.task_created(task, actor(principal), current_request_id())
+    [(task["id"],)] = write(CREATE_TASK, [event], values)
     return task
 
 
-def replace_task(principal: Principal, task: Task, fields: dict) -> Task:
+def replace_task(principal: Principal, task: Task, fields: dict) -> dict:
     """PUT: every writable field is set; those left out take their defaults."""
     full = {**DEFAULTS, **fields}
     full.setdefault("assigned_user", default_assignee(principal))
@@ -140,27 +134,30 @@ def replace_task(principal: Principal, task: Task, fields: dict) -> Task:
     return update_task(principal, task, full)
 
 
-def update_task(principal: Principal, task: Task, changes: dict) -> Task:
-    """Apply the changes; if anything really changed, stamp it and publish one `task.updated`."""
+def update_task(principal: Principal, task: Task, changes: dict) -> dict:
+    """Apply the changes; if anything really changed, stamp it and publish one `task.updated`.
+
+    Returns the task JSON after the change. Only the changed columns are written, so concurrent
+    changes of different fields both stay.
+    """
     if "assigned_user" in changes and changes["assigned_user"] != task.assigned_user:
         check_assignee(principal, changes["assigned_user"])
-    before = task_json(task)
-    for name in WRITABLE:
-        if name in changes:
-            setattr(task, name, changes[name])
-    after = task_json(task)
-    diff = {name: [before[name], after[name]] for name in WRITABLE if before[name] != after[name]}
+    current = {column.key: getattr(task, column.key) for column in Task.__table__.columns}
+    wanted = {name: changes[name] for name in WRITABLE if name in changes}
+    before, requested = task_json(task), TaskSchema().dump({**current, **wanted})
+    diff = {name: [before[name], requested[name]] for name in WRITABLE if before[name] != requested[name]}
     if not diff:
-        db.session.rollback()
-        return task
-    task.updated_at = datetime.now(timezone.utc)
-    db.session.flush()
-    publish(topology.TASK_UPDATED, principal, {"task": task_json(task), "changes": diff})
-    db.session.commit()
-    return task
+        return before
+    now = datetime.now(timezone.utc)
+    after = TaskSchema().dump({**current, **wanted, "updated_at": now})
+    event = contracts.task_updated(after, diff, actor(principal), current_request_id())
+    change = (update(Task).where(Task.id == task.id)
+              .values({**{name: wanted[name] for name in diff}, "updated_at": now}).returning(Task.id))
+    if not write(change, [event]):
+        raise TaskGone()
+    return after
 
 
 def delete_task(principal: Principal, task: Task) -> None:
-    publish(topology.TASK_DELETED, principal, {"task": task_json(task)})
-    db.session.delete(task)
-    db.session.commit()
+    event = contracts.task_deleted(task_json(task), actor(principal), current_request_id())
+    write(delete(Task).where(Task.id == task.id).returning(Task.id), [event])

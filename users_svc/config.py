@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from taskwire_common.settings import ServiceSettings, env_bool, env_int, read_service_settings
 
 SERVICE = "users_svc"
-EVENT_SOURCE = "/taskwire/users_svc"
 
 
 @dataclass(frozen=True)

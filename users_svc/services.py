@@ -1,20 +1,21 @@
 """What users_svc does: log in and out, register, administer users, revoke tokens, with their events."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Row, exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
 
-from broker import topology
+from taskwire_common import contracts
 from taskwire_common.auth import Principal
 from taskwire_common.db import db
-from taskwire_common.events import new_event
-from taskwire_common.outbox import record_event
+from taskwire_common.outbox import Change, PendingEvent, write_with_events
 from taskwire_common.requestid import current_request_id
 
-from .config import EVENT_SOURCE
 from .models import RevokedToken, User
 from .passwords import hash_password, needs_rehash, verify_password
 from .schemas import UserSchema
@@ -33,12 +34,33 @@ class Conflict(Exception):
     message: str
 
 
-def publish(event_type: str, data: dict) -> None:
-    record_event(new_event(event_type, EVENT_SOURCE, data, current_request_id()))
+UNIQUE_INDEX_FIELDS = {"uq_users_username_lower": "username", "uq_users_email_lower": "email"}
 
 
-def user_json(user: User) -> dict:
-    return UserSchema().dump(user)
+def write(change: Change, events: Sequence[PendingEvent | contracts.Event]) -> Sequence[Row[Any]]:
+    """Every write of users_svc that publishes: the change and its events as one statement in the
+    request's transaction, then the commit. A unique index lost to a concurrent request is a 409
+    like the check before it."""
+    try:
+        rows = write_with_events(db.session.connection(), change, events)
+    except IntegrityError as error:
+        db.session.rollback()
+        field = UNIQUE_INDEX_FIELDS.get(str(getattr(getattr(error.orig, "diag", None), "constraint_name", "")))
+        if field is None:
+            raise
+        raise Conflict(field, f"A user with that {field} already exists.") from None
+    db.session.commit()
+    return rows
+
+
+def user_json(user: User, **changed: Any) -> dict:
+    """The user's JSON, with the column values in `changed` instead of the stored ones."""
+    values = {column.key: getattr(user, column.key) for column in User.__table__.columns}
+    return user_values_json({**values, **changed})
+
+
+def user_values_json(values: dict) -> dict:
+    return UserSchema().dump({**values, "is_staff": values["role"] == "admin"})
 
 
 def find_user_by_username(username: str) -> User | None:
@@ -65,16 +87,12 @@ def log_in(username: str, password: str, address: str, throttle: LoginThrottle) 
 def revoke_token(principal: Principal) -> None:
     """Logout: this token dies everywhere, the other tokens of the user live on."""
     expires_at = datetime.fromtimestamp(principal.expires_at, timezone.utc)
-    db.session.merge(RevokedToken(jti=principal.jti, user_id=principal.user_id, expires_at=expires_at))
-    publish(topology.TOKEN_REVOKED, {"user_id": principal.user_id, "jti": principal.jti,
-                                     "expires_at": principal.expires_at})
-    db.session.commit()
-
-
-def revoke_all_tokens(user: User) -> None:
-    """Every token issued to the user so far dies (deactivation, role or password change)."""
-    user.token_version += 1
-    publish(topology.TOKEN_REVOKED, {"user_id": user.id, "token_version": user.token_version})
+    revoked = upsert(RevokedToken).values(jti=principal.jti, user_id=principal.user_id, expires_at=expires_at)
+    revoked = revoked.on_conflict_do_update(index_elements=[RevokedToken.jti],
+                                            set_={"user_id": revoked.excluded.user_id,
+                                                  "expires_at": revoked.excluded.expires_at})
+    write(revoked.returning(RevokedToken.jti), [contracts.token_revoked(
+        principal.user_id, jti=principal.jti, expires_at=principal.expires_at, request_id=current_request_id())])
 
 
 def is_revoked(principal: Principal) -> bool:
@@ -123,31 +141,20 @@ def ensure_unique(username: str | None, email: str | None, exclude_id: int | Non
             raise Conflict(name, f"A user with that {name} already exists.")
 
 
-UNIQUE_INDEX_FIELDS = {"uq_users_username_lower": "username", "uq_users_email_lower": "email"}
-
-
-def flush_or_conflict() -> None:
-    """Flush; a unique index lost to a concurrent request is a 409 like the check before it."""
-    try:
-        db.session.flush()
-    except IntegrityError as error:
-        db.session.rollback()
-        field = UNIQUE_INDEX_FIELDS.get(getattr(error.orig.diag, "constraint_name", None))
-        if field is None:
-            raise
-        raise Conflict(field, f"A user with that {field} already exists.") from None
-
-
 def create_user(username: str, email: str, password: str, role: str = "user",
                 actor_id: int | None = None, is_superuser: bool = False) -> User:
+    """Insert the user and its `user.created`; the id and version come from PostgreSQL into the event."""
     ensure_unique(username, email)
-    user = User(username=username, email=email, password_hash=hash_password(password), role=role,
-                is_superuser=is_superuser, is_active=True, token_version=0)
-    db.session.add(user)
-    flush_or_conflict()
-    publish(topology.USER_CREATED, {"user": user_json(user), "version": user.version, "actor_id": actor_id})
-    db.session.commit()
-    return user
+    values = {"username": username, "email": email, "password_hash": hash_password(password), "role": role,
+              "is_superuser": is_superuser, "is_active": True, "token_version": 0, "version": 1,
+              "date_joined": datetime.now(timezone.utc)}  # this clock, so the event reads as a later GET
+    user = user_values_json({**values, "id": None, "last_login": None})
+    event = contracts.user_created(user, 1, actor_id, current_request_id())
+    filled = PendingEvent(event, from_row={"data.user.id": "id", "data.version": "version"})
+    [(user_id, _version)] = write(insert(User).values(values).returning(User.id, User.version), [filled])
+    created = db.session.get(User, user_id)
+    assert created is not None  # committed just now
+    return created
 
 
 def list_users(role: str | None = None, is_active: bool | None = None, q: str | None = None):
@@ -177,19 +184,11 @@ def update_user(user: User, changes: dict, actor_id: int) -> User:
     ensure_unique(changes.get("username"), changes.get("email"), exclude_id=user.id)
     if changes.get("is_active") is False:
         ensure_not_last_admin(user)
-    before = user_json(user)
-    revoke = "password" in changes or (changes.get("is_active") is False and user.is_active)
-    for name in ("username", "email", "is_active"):
-        if name in changes:
-            setattr(user, name, changes[name])
+    values = {name: changes[name] for name in ("username", "email", "is_active") if name in changes}
     if "password" in changes:
-        user.password_hash = hash_password(changes["password"])
-    if revoke:
-        revoke_all_tokens(user)
-    flush_or_conflict()
-    after = user_json(user)
-    publish_user_update(user, before, after, actor_id)
-    db.session.commit()
+        values["password_hash"] = hash_password(changes["password"])
+    revoke = "password" in changes or (changes.get("is_active") is False and user.is_active)
+    write_user_change(user, values, revoke, actor_id)
     return user
 
 
@@ -204,21 +203,31 @@ def change_role(user: User, role: str, actor_id: int) -> User:
         return user
     if role != "admin":
         ensure_not_last_admin(user)
-    before = user_json(user)
-    user.role = role
-    revoke_all_tokens(user)
-    publish_user_update(user, before, user_json(user), actor_id)
-    db.session.commit()
+    write_user_change(user, {"role": role}, revoke=True, actor_id=actor_id)
     return user
 
 
-def publish_user_update(user: User, before: dict, after: dict, actor_id: int | None) -> None:
+def write_user_change(user: User, values: dict, revoke: bool, actor_id: int | None) -> None:
+    """Write the changed columns with their events: `auth.token_revoked` when every token of the user
+    dies, `user.updated` when the user's JSON changed. Both versions are raised in SQL, so concurrent
+    changes each raise them, and the events carry what PostgreSQL wrote."""
+    before, after = user_json(user), user_json(user, **values)
     changes = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+    events = []
+    if revoke:
+        values["token_version"] = User.token_version + 1
+        events.append(PendingEvent(contracts.token_revoked(user.id, token_version=user.token_version + 1,
+                                                           request_id=current_request_id()),
+                                   from_row={"data.token_version": "token_version"}))
     if changes:
-        user.version = User.version + 1  # in SQL, so concurrent updates each raise it
-        db.session.flush()
-        publish(topology.USER_UPDATED, {"user": after, "version": user.version, "changes": changes,
-                                        "actor_id": actor_id})
+        values["version"] = User.version + 1
+        events.append(PendingEvent(contracts.user_updated(after, user.version + 1, changes, actor_id,
+                                                          current_request_id()),
+                                   from_row={"data.version": "version"}))
+    if not values:
+        return
+    write(update(User).where(User.id == user.id).values(values)
+          .returning(User.id, User.version, User.token_version), events)
 
 
 def ensure_superuser(username: str, email: str, password: str) -> tuple[User, bool]:
@@ -226,13 +235,11 @@ def ensure_superuser(username: str, email: str, password: str) -> tuple[User, bo
     user = find_user_by_username(username)
     if user is None:
         return create_user(username, email, password, role="admin", is_superuser=True), True
-    before = user_json(user)
-    user.role, user.is_active, user.is_superuser = "admin", True, True
+    values: dict[str, Any] = {"role": "admin", "is_active": True, "is_superuser": True}
     if email:
         ensure_unique(None, email, exclude_id=user.id)
-        user.email = email
+        values["email"] = email
     if not verify_password(user.password_hash, password):
-        user.password_hash = hash_password(password)
-    publish_user_update(user, before, user_json(user), None)
-    db.session.commit()
+        values["password_hash"] = hash_password(password)
+    write_user_change(user, values, revoke=False, actor_id=None)
     return user, False

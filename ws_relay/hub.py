@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 from gevent.event import Event
 
+from taskwire_common import contracts
 from taskwire_common.auth import Principal
 
-from .routing import audience_of, client_message
+from .routing import audience_of, client_message, shown_event
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +86,26 @@ class Hub:
         with self._lock:
             return sum(len(connections) for connections in self._by_user.values())
 
-    def dispatch(self, event: dict) -> int:
-        """Offer the event to every socket allowed to see it; returns how many that was."""
-        if event.get("type", "").startswith("auth."):
-            self.revoke(event.get("data") or {})
+    def dispatch(self, event: contracts.Event) -> int:
+        """Offer the event to every socket allowed to see it; returns how many that was.
+
+        Raises MalformedEvent for a message that is not the event its type promises.
+        """
+        event = contracts.checked_envelope(event)
+        if event["type"] == contracts.TOKEN_REVOKED:
+            self.revoke(contracts.read_revocation(event))
             return 0
-        audience = audience_of(event)
-        if audience is None:
+        shown = shown_event(event)
+        if shown is None:
             return 0
+        audience = audience_of(shown)
         with self._lock:
             recipients = {c for user in audience.users for c in self._by_user.get(user, ())
                           if c.wants_task_events or not audience.is_task_event}
             if audience.all_admins:
                 recipients |= self._admins
         if recipients:
-            message = client_message(event)
+            message = client_message(shown)
             for connection in recipients:
                 connection.offer(message)
         return len(recipients)
@@ -110,13 +116,12 @@ class Hub:
         for connection in connections:
             connection.close(code, reason)
 
-    def revoke(self, revocation: dict) -> None:
+    def revoke(self, revocation: contracts.Revocation) -> None:
         """Close at once the sockets whose token was just revoked (`auth.token_revoked`)."""
         with self._lock:
-            connections = list(self._by_user.get(revocation.get("user_id"), ()))
+            connections = list(self._by_user.get(revocation.user_id, ()))
         for connection in connections:
             principal = connection.principal
-            if principal.jti == revocation.get("jti") or (
-                    revocation.get("token_version") is not None
-                    and principal.token_version < revocation["token_version"]):
+            if principal.jti == revocation.jti or (
+                    revocation.token_version is not None and principal.token_version < revocation.token_version):
                 connection.close(UNAUTHORIZED, "Token revoked")

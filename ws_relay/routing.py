@@ -1,10 +1,22 @@
 """Who may see an event, and the message a client receives for it: pure functions."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-TASK_ACTIONS = {"task.created": "task_created", "task.updated": "task_updated", "task.deleted": "task_deleted"}
+from taskwire_common.contracts import (
+    NOTIFICATION_CREATED,
+    TASK_EVENT_TYPES,
+    Event,
+    NotificationEvent,
+    TaskEvent,
+    encode_message,
+    notification_message,
+    read_notification_event,
+    read_task_event,
+    task_update_message,
+)
+
+ShownEvent = TaskEvent | NotificationEvent
 
 
 @dataclass(frozen=True)
@@ -16,25 +28,23 @@ class Audience:
     is_task_event: bool
 
 
-def audience_of(event: dict) -> Audience | None:
-    """None for events no client is shown."""
-    data = event.get("data") or {}
-    if event.get("type") in TASK_ACTIONS:
-        users = {data["task"].get("assigned_user")}
-        old_assignee = (data.get("changes") or {}).get("assigned_user")
-        if old_assignee:
-            users.add(old_assignee[0])  # the user it was taken from learns of it too
-        return Audience(frozenset(u for u in users if u is not None), all_admins=True, is_task_event=True)
-    if event.get("type") == "notification.created":
-        return Audience(frozenset({data["notification"]["user"]}), all_admins=False, is_task_event=False)
+def shown_event(event: Event) -> ShownEvent | None:
+    """The event as clients are shown it; None for events no client is shown. Raises MalformedEvent."""
+    if event["type"] in TASK_EVENT_TYPES:
+        return read_task_event(event)
+    if event["type"] == NOTIFICATION_CREATED:
+        return read_notification_event(event)
     return None
 
 
-def client_message(event: dict) -> str:
+def audience_of(event: ShownEvent) -> Audience:
+    if isinstance(event, TaskEvent):  # the user a task was taken from learns of it too
+        return Audience(event.concerns, all_admins=True, is_task_event=True)
+    return Audience(frozenset({event.user}), all_admins=False, is_task_event=False)
+
+
+def client_message(event: ShownEvent) -> str:
     """The JSON text clients of the Django system already parse, plus event_id and occurred_at."""
-    if event["type"] in TASK_ACTIONS:
-        body = {"type": "task_update", "action": TASK_ACTIONS[event["type"]], "task": event["data"]["task"]}
-    else:
-        body = {"type": "notification", "notification": event["data"]["notification"]}
-    body.update(event_id=event["id"], occurred_at=event["time"])
-    return json.dumps(body, separators=(",", ":"))
+    if isinstance(event, TaskEvent):
+        return encode_message(task_update_message(event))
+    return encode_message(notification_message(event))

@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from tests.integration.conftest import NOTIFY_DATABASE_URL, TASKS_DATABASE_URL
+from tests.integration.support import NOTIFY_DATABASE_URL, TASKS_DATABASE_URL, USERS_DATABASE_URL
 
 
 @pytest.mark.parametrize("app,database_url", [
-    ("users_svc.wsgi:app", "postgresql://taskwire:taskwire@127.0.0.1:5432/users_db_it"),
+    ("users_svc.wsgi:app", USERS_DATABASE_URL),
     ("tasks_svc.wsgi:app", TASKS_DATABASE_URL),
     ("notify_svc.wsgi:app", NOTIFY_DATABASE_URL),
 ])

@@ -1,15 +1,22 @@
 """Who hears of a task event, and in which words."""
+from dataclasses import replace
+
 from notify_svc.rules import Notice, notices_for
+from taskwire_common.contracts import Actor, read_task_event, task_created, task_deleted, task_updated
 
 TASK = {"id": 9, "title": "Fix login", "priority": "high", "status": "todo", "due_date": "2026-12-01",
         "assigned_user": 2}
 
 
 def event(kind, actor=1, task=None, changes=None):
-    data = {"task": {**TASK, **(task or {})}, "actor_id": actor, "actor_username": "admin" if actor == 1 else "ann"}
-    if changes is not None:
-        data["changes"] = changes
-    return {"id": "e1", "type": f"task.{kind}", "data": data}
+    """The task event of that kind as notify_svc reads it; a kind the contract lacks is a created one renamed."""
+    who, body = Actor(actor, "admin" if actor == 1 else "ann"), {**TASK, **(task or {})}
+    if kind == "updated":
+        return read_task_event(task_updated(body, changes or {}, who))
+    if kind == "deleted":
+        return read_task_event(task_deleted(body, who))
+    created = read_task_event(task_created(body, who))
+    return created if kind == "created" else replace(created, type=f"task.{kind}")
 
 
 def test_a_new_task_tells_its_assignee():

@@ -3,7 +3,17 @@ import json
 import time
 
 from taskwire_common.auth import Principal
+from taskwire_common.contracts import (
+    Actor,
+    notification_created,
+    task_created,
+    task_deleted,
+    task_updated,
+    token_revoked,
+    user_created,
+)
 from ws_relay.hub import TRY_AGAIN_LATER, UNAUTHORIZED, Connection, Hub
+from ws_relay.routing import client_message, shown_event
 
 
 def principal(user_id, role="user", jti=None, token_version=0):
@@ -12,16 +22,21 @@ def principal(user_id, role="user", jti=None, token_version=0):
                      issued_at=now, expires_at=now + 600, token_version=token_version)
 
 
+TASK = {"id": 5, "title": "x", "assigned_user": 2}
+TASK_EVENT = task_updated(TASK, {}, Actor(1, "admin"))
+
+
 def task_event(kind="updated", assignee=2, changes=None):
-    data = {"task": {"id": 5, "title": "x", "assigned_user": assignee}, "actor_id": 1, "actor_username": "admin"}
-    if changes is not None:
-        data["changes"] = changes
-    return {"id": "e-1", "type": f"task.{kind}", "time": "2026-11-26T12:00:00Z", "data": data}
+    task, admin = {**TASK, "assigned_user": assignee}, Actor(1, "admin")
+    if kind == "created":
+        return task_created(task, admin)
+    if kind == "deleted":
+        return task_deleted(task, admin)
+    return task_updated(task, changes or {}, admin)
 
 
 def notification_event(user):
-    return {"id": "e-2", "type": "notification.created", "time": "2026-11-26T12:00:01Z",
-            "data": {"notification": {"id": 3, "user": user, "message": "hi"}}}
+    return notification_created({"id": 3, "user": user, "message": "hi"})
 
 
 def received(connection):
@@ -40,11 +55,22 @@ def connect(hub, user_id, role="user", tasks=True, size=10, **kwargs):
 def test_task_events_reach_admins_and_the_assignee_only():
     hub = Hub()
     admin, ann, bob = connect(hub, 1, "admin"), connect(hub, 2), connect(hub, 3)
-    assert hub.dispatch(task_event()) == 2
+    assert hub.dispatch(TASK_EVENT) == 2
     [message] = received(admin)
-    assert message == {"type": "task_update", "action": "task_updated", "task": task_event()["data"]["task"],
-                       "event_id": "e-1", "occurred_at": "2026-11-26T12:00:00Z"}
+    assert message == {"type": "task_update", "action": "task_updated", "task": TASK_EVENT["data"]["task"],
+                       "event_id": TASK_EVENT["id"], "occurred_at": TASK_EVENT["time"]}
     assert received(ann) == [message] and received(bob) == []
+
+
+def test_the_frames_clients_parse_are_compact_json_in_the_django_systems_key_order():
+    task = task_created({"id": 5, "title": "é", "assigned_user": None}, Actor(1, "admin"))
+    note = notification_created({"id": 3, "user": 2, "message": "hi"})
+    assert client_message(shown_event(task)) == (
+        '{"type":"task_update","action":"task_created","task":{"id":5,"title":"\\u00e9","assigned_user":null},'
+        f'"event_id":"{task["id"]}","occurred_at":"{task["time"]}"}}')
+    assert client_message(shown_event(note)) == (
+        '{"type":"notification","notification":{"id":3,"user":2,"message":"hi"},'
+        f'"event_id":"{note["id"]}","occurred_at":"{note["time"]}"}}')
 
 
 def test_a_reassignment_reaches_both_the_old_and_the_new_assignee():
@@ -84,17 +110,17 @@ def test_a_revoked_token_closes_its_sockets_at_once():
     hub = Hub()
     old = connect(hub, 2, jti="old", token_version=0)
     current = connect(hub, 2, jti="current", token_version=1)
-    hub.dispatch({"id": "r", "type": "auth.token_revoked", "time": "t", "data": {"user_id": 2, "jti": "current"}})
+    hub.dispatch(token_revoked(2, jti="current", expires_at=time.time() + 600))
     assert (old.close_code, current.close_code) == (None, UNAUTHORIZED)
-    hub.dispatch({"id": "r2", "type": "auth.token_revoked", "time": "t",
-                  "data": {"user_id": 2, "token_version": 1}})
+    hub.dispatch(token_revoked(2, token_version=1))
     assert old.close_code == UNAUTHORIZED
 
 
 def test_events_no_client_sees_are_ignored_and_removed_sockets_get_nothing():
     hub = Hub()
     ann = connect(hub, 2)
-    assert hub.dispatch({"id": "u", "type": "user.created", "time": "t", "data": {}}) == 0
+    user = {"id": 2, "username": "u2", "role": "user", "is_active": True}
+    assert hub.dispatch(user_created(user, 1, None)) == 0
     hub.remove(ann)
     assert hub.dispatch(task_event()) == 0 and len(hub) == 0
 

@@ -3,6 +3,7 @@ import pytest
 from sqlalchemy import text
 
 from notify_svc.services import handle_task_events
+from taskwire_common import contracts
 from taskwire_common.db import db
 from tests.support import bearer, make_token
 
@@ -57,11 +58,13 @@ def test_each_notification_is_published_through_the_outbox(notify_db, task_chang
     with notify_db.app_context():
         [payload] = [row[0] for row in db.session.execute(text("SELECT payload FROM outbox_events"))]
     assert payload["type"] == "notification.created" and payload["source"] == "/taskwire/notify_svc"
-    notification = payload["data"]["notification"]
+    assert payload["source"] == contracts.NOTIFY_SOURCE
+    event, cause = contracts.read_notification_event(payload), contracts.read_task_event(task_change_events[0])
+    notification = event.notification
     assert notification["user"] == 2 and notification["is_read"] is False
-    assert notification["task_id"] == task_change_events[0]["data"]["task"]["id"]
+    assert notification["task_id"] == cause.task_id
     assert notification["event_type"] == "task.created"
-    assert payload["requestid"] == task_change_events[0]["requestid"]
+    assert event.request_id == cause.request_id and event.request_id
 
 
 @pytest.fixture

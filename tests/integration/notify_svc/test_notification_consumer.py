@@ -1,13 +1,13 @@
 """notify_svc's consumer on the real broker: at-least-once delivery, exactly-once effect, poison set aside."""
 import random
 import threading
-import uuid
 
 import pika
 import pytest
 
 from broker import topology
 from notify_svc.services import handle_task_events
+from taskwire_common import contracts
 from taskwire_common.consumer import EventConsumer
 from taskwire_common.messaging import ConfirmingPublisher, connection_parameters
 from tests.support import wait_for
@@ -16,12 +16,10 @@ from tests.support import wait_for
 def task_event(number, kind="created", actor=1):
     task = {"id": number, "title": f"task {number}", "priority": "low", "status": "todo", "due_date": None,
             "assigned_user": 2}
-    data = {"task": task, "actor_id": actor, "actor_username": f"user{actor}"}
+    who = contracts.Actor(actor, f"user{actor}")
     if kind == "updated":
-        data["changes"] = {"status": ["todo", "in_progress"]}
-    return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/taskwire/tasks_svc",
-            "type": f"task.{kind}", "time": "2026-11-26T12:00:00Z", "datacontenttype": "application/json",
-            "data": data}
+        return contracts.task_updated(task, {"status": ["todo", "in_progress"]}, who)
+    return contracts.task_created(task, who)
 
 
 @pytest.fixture
@@ -67,7 +65,8 @@ def test_500_events_with_repeats_make_exactly_the_expected_notifications(publish
     repeats = rng.sample(events, 120)
     for event in events + repeats:
         publish(event)
-    expected = sorted(e["data"]["task"]["id"] for e in events if e["data"]["actor_id"] != 2)
+    read = [contracts.read_task_event(event) for event in events]
+    expected = sorted(event.task_id for event in read if event.actor_id != 2)
     wait_for(lambda: notify_consumer.handled == 620, timeout=60, message="all 620 deliveries handled")
     stored = stored_notifications()
     assert len(stored) == len(expected) == 400

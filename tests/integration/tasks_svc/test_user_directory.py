@@ -7,6 +7,7 @@ from sqlalchemy import select
 from broker import topology
 from tasks_svc.directory import apply_user_event, load_snapshot, upsert_users
 from tasks_svc.models import DirectoryUser
+from taskwire_common import contracts
 from taskwire_common.consumer import EventConsumer, one_at_a_time
 from taskwire_common.db import db
 from taskwire_common.worker import in_app_context
@@ -63,6 +64,6 @@ def test_user_events_keep_the_directory_current(client, tasks_db, make_user, adm
 def test_an_older_version_never_overwrites_a_newer_one(tasks_db):
     with tasks_db.app_context():
         upsert_users([{"id": 7, "username": "ann", "role": "admin", "is_active": False, "version": 3}])
-        apply_user_event({"data": {"user": {"id": 7, "username": "ann", "role": "user", "is_active": True},
-                                   "version": 2}})
+        apply_user_event(contracts.user_updated({"id": 7, "username": "ann", "role": "user", "is_active": True},
+                                                2, {"role": ["admin", "user"]}, None))
     assert directory_rows(tasks_db) == {"ann": ("admin", False, 3)}

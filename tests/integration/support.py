@@ -1,0 +1,41 @@
+"""What integration tests and their fixtures import: the databases and broker vhost they use, and app helpers."""
+import dataclasses
+import importlib
+
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from taskwire_common.db import db
+
+USERS_DATABASE_URL = "postgresql://taskwire:taskwire@127.0.0.1:5432/users_db_it"
+TASKS_DATABASE_URL = "postgresql://taskwire:taskwire@127.0.0.1:5432/tasks_db_it"
+NOTIFY_DATABASE_URL = "postgresql://taskwire:taskwire@127.0.0.1:5432/notifications_db_it"
+
+IT_ENV = {
+    "TASKWIRE_ENV": "test",
+    "LOG_LEVEL": "INFO",
+    "DATABASE_URL": USERS_DATABASE_URL,
+    "AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/taskwire_it",
+    "LOGIN_MAX_FAILURES": "3",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": "6",
+    "LOGIN_THROTTLE_SECONDS": "60",
+    "REGISTRATION_OPEN": "true",
+}
+
+
+def migrated_app(service: str, database_url: str) -> Flask:
+    """A service's app on its own integration database, migrated to the latest revision."""
+    app_module = importlib.import_module(f"{service}.app")
+    settings = importlib.import_module(f"{service}.config").load_settings()
+    app = app_module.create_app(dataclasses.replace(settings, database_url=database_url))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def emptied(app: Flask, tables: str) -> Flask:
+    with app.app_context():
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY"))
+        db.session.commit()
+    return app
