@@ -6,11 +6,11 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, Identity, Index, Integer, String, Text, Uuid, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from taskwire_common.db import db
+from taskwire_common.db import Model
 from taskwire_common.outbox import OutboxEvent  # noqa: F401  (part of this database's schema)
 
 
-class Notification(db.Model):
+class Notification(Model):
     __tablename__ = "notifications"
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
@@ -30,7 +30,7 @@ class Notification(db.Model):
     )
 
 
-class ProcessedEvent(db.Model):
+class ProcessedEvent(Model):
     """An event already turned into notifications: a redelivery finds it here and changes nothing."""
 
     __tablename__ = "processed_events"

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, Enum, Identity, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from taskwire_common.db import db
+from taskwire_common.db import Model
 from taskwire_common.outbox import OutboxEvent  # noqa: F401  (part of this database's schema)
 
 # PostgreSQL enums sort in declaration order, so `ordering=-priority` puts high first.
@@ -14,7 +14,7 @@ PRIORITIES = ("low", "medium", "high")
 STATUSES = ("todo", "in_progress", "completed")
 
 
-class Task(db.Model):
+class Task(Model):
     __tablename__ = "tasks"
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
@@ -50,7 +50,7 @@ class Task(db.Model):
     )
 
 
-class DirectoryUser(db.Model):
+class DirectoryUser(Model):
     """What tasks_svc knows of a user: enough to check an assignee, fed by users_svc's `user.*` events."""
 
     __tablename__ = "directory_users"

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints keep Alembic migrations reproducible.
 NAMING_CONVENTION = {
@@ -17,7 +19,25 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every table; the extension builds `db.Model` from it."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _ExtensionModel
+
+    # The extension types `db.Model` as a variable, which mypy cannot take as a base class. At
+    # runtime it is a class built from Base and the extension's own Model; this is that class.
+    class Model(_ExtensionModel, Base):
+        __abstract__ = True
+else:
+    Model = db.Model
 log = logging.getLogger(__name__)
 
 
@@ -30,7 +50,7 @@ def release_sessions_safely(app: Flask) -> None:
     change. Registered as a request teardown, this runs first; the extension's is then a no-op.
     """
     @app.teardown_request
-    def release_session(_error):
+    def release_session(_error: BaseException | None) -> None:
         try:
             db.session.remove()
         except DBAPIError as exc:  # SQLAlchemy has invalidated the dead connection by now

@@ -43,20 +43,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.dml import UpdateBase
 
 from .contracts import Event
-from .db import db
+from .db import Model, db
 
 NOTIFY_CHANNEL = "taskwire_outbox"
 
 Change = UpdateBase  # an INSERT, UPDATE or DELETE with RETURNING
 
 
-class OutboxEvent(db.Model):
+class OutboxEvent(Model):
     __tablename__ = "outbox_events"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), unique=True, nullable=False)
     routing_key: Mapped[str] = mapped_column(String(100), nullable=False)
-    payload: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  nullable=False)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

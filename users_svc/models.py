@@ -7,13 +7,13 @@ from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignK
                         Integer, String, func)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from taskwire_common.db import db
+from taskwire_common.db import Model
 from taskwire_common.outbox import OutboxEvent  # noqa: F401  (part of this database's schema)
 
 ROLES = ("admin", "user")
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
@@ -43,7 +43,7 @@ class User(db.Model):
         return self.role == "admin"
 
 
-class RevokedToken(db.Model):
+class RevokedToken(Model):
     """Tokens revoked at logout, kept until they would have expired anyway."""
 
     __tablename__ = "revoked_tokens"
@@ -55,7 +55,7 @@ class RevokedToken(db.Model):
                                                  server_default=func.now())
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Model):
     """A failed login, counted per username and per address inside the throttle window."""
 
     __tablename__ = "login_failures"
