@@ -6,5 +6,6 @@ import flask_smorest
 from .errors import StrictParser
 
 
-class Blueprint(flask_smorest.Blueprint):
+# flask-smorest ships no type information (no py.typed, no stub package): its classes are Any to mypy.
+class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
     ARGUMENTS_PARSER = StrictParser()

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import http
 import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, json, request
+from flask import Flask, Request, Response, json, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import OperationalError
@@ -18,8 +20,8 @@ PROBLEM_MIMETYPE = "application/problem+json"
 
 
 def problem_response(status: int, title: str, detail: str | None = None,
-                     errors: dict | None = None, headers: dict | None = None) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status}
+                     errors: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None) -> Response:
+    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:
@@ -30,9 +32,9 @@ def problem_response(status: int, title: str, detail: str | None = None,
     return response
 
 
-def flatten_errors(messages: dict) -> dict:
+def flatten_errors(messages: Mapping[str, Any]) -> dict[str, Any]:
     """webargs nests errors under the location ("json", "query"); clients want the field names."""
-    flat: dict = {}
+    flat: dict[str, Any] = {}
     for location, fields in messages.items():
         if isinstance(fields, dict):
             flat.update(fields)
@@ -41,7 +43,7 @@ def flatten_errors(messages: dict) -> dict:
     return flat
 
 
-def describe_errors(errors: dict) -> str:
+def describe_errors(errors: Mapping[str, Any]) -> str:
     if set(errors) == {"body"} and isinstance(errors["body"], list):
         return " ".join(errors["body"])
     names = ", ".join(sorted(str(name) for name in errors))
@@ -57,8 +59,10 @@ def http_exception_response(error: HTTPException) -> Response:
     if detail is None:
         detail = error.description
     headers = dict(data.get("headers") or {})
-    if getattr(error, "valid_methods", None):
-        headers.setdefault("Allow", ", ".join(error.valid_methods))
+    # MethodNotAllowed carries them; the base class declares no such attribute.
+    valid_methods: Iterable[str] | None = getattr(error, "valid_methods", None)
+    if valid_methods:
+        headers.setdefault("Allow", ", ".join(valid_methods))
     return problem_response(error.code or 500, error.name, detail, errors, headers)
 
 
@@ -72,18 +76,19 @@ class ProblemSchema(ma.Schema):
     errors = ma.fields.Dict(metadata={"description": "messages by field or parameter name"})
 
 
-class ProblemApi(Api):
+# flask-smorest ships no type information (no py.typed, no stub package): its classes are Any to mypy.
+class ProblemApi(Api):  # type: ignore[misc]
     """flask-smorest's Api, answering every error as problem details, and documenting them so."""
 
     ERROR_SCHEMA = ProblemSchema
 
-    def _register_error_handlers(self):
+    def _register_error_handlers(self) -> None:
         register_error_handlers(self._app)
 
-    def _register_responses(self):
+    def _register_responses(self) -> None:
         """flask-smorest's component responses, with the content type errors really have."""
         for status in http.HTTPStatus:
-            response = {"description": status.phrase}
+            response: dict[str, object] = {"description": status.phrase}
             if not (100 <= status < 200) and status not in (204, 304):
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM_MIMETYPE)
@@ -111,7 +116,7 @@ def is_storable_text(value: str) -> bool:
     return True
 
 
-def find_unstorable_text(value, name: str | None = None) -> str | None:
+def find_unstorable_text(value: object, name: str | None = None) -> str | None:
     """The name of the first field (top-level key) whose text, at any depth, cannot be stored."""
     if isinstance(value, str):
         return None if is_storable_text(value) else (name or "body")
@@ -136,7 +141,7 @@ class StrictParser(FlaskParser):
 
     DEFAULT_VALIDATION_STATUS = 400
 
-    def _raw_load_json(self, req):
+    def _raw_load_json(self, req: Request) -> Any:
         try:
             data = super()._raw_load_json(req)
         except RecursionError:
@@ -146,7 +151,7 @@ class StrictParser(FlaskParser):
             webargs_abort(400, messages={"json": {field: [UNSTORABLE_TEXT]}})
         return data
 
-    def load_json(self, req, schema):
+    def load_json(self, req: Request, schema: ma.Schema) -> Any:
         # A view that takes a body documents it as required; no body at all is not an empty change.
         data = super().load_json(req, schema)
         if data is ma.missing:
@@ -157,7 +162,7 @@ class StrictParser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE,
                                    "querystring": ma.RAISE}
 
-    def load_querystring(self, req, schema):
+    def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
         for name in req.args:
             values = req.args.getlist(name)
             if not (is_storable_text(name) and all(is_storable_text(value) for value in values)):

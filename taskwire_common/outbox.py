@@ -25,6 +25,7 @@ from sqlalchemy import (
     Row,
     Select,
     String,
+    Table,
     Text,
     Uuid,
     and_,
@@ -120,7 +121,9 @@ class ChangeWithEvents:
             self.statement: Executable = change
             return
         changed = change.cte("changed")
-        written = insert(OutboxEvent.__table__).from_select(
+        outbox = OutboxEvent.__table__
+        assert isinstance(outbox, Table)  # declarative types it as any FromClause (a class may map a join)
+        written = insert(outbox).from_select(
             ["event_id", "routing_key", "payload"],
             union_all(*(_event_row(changed, number, slot) for number, slot in enumerate(slots))))
         self.statement = select(*changed.c).add_cte(written.cte("written"))
