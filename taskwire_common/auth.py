@@ -4,10 +4,10 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, ParamSpec, TypeVar
 
 import jwt
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
 
 from .errors import problem_response
 from .settings import JWTSettings
@@ -109,12 +109,16 @@ class Authenticator:
         return principal
 
 
-def unauthorized(detail: str):
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def unauthorized(detail: str) -> Response:
     return problem_response(401, "Unauthorized", detail,
                             headers={"WWW-Authenticate": 'Bearer realm="taskwire"'})
 
 
-def forbidden(detail: str = "You do not have permission to do this."):
+def forbidden(detail: str = "You do not have permission to do this.") -> Response:
     return problem_response(403, "Forbidden", detail)
 
 
@@ -136,9 +140,9 @@ def authenticate_request() -> Principal | None:
     return principal
 
 
-def login_required(view):
+def login_required(view: Callable[P, R]) -> Callable[P, R | Response]:
     @functools.wraps(view)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | Response:
         if authenticate_request() is None:
             return unauthorized(g.auth_error)
         return view(*args, **kwargs)
@@ -146,9 +150,9 @@ def login_required(view):
     return wrapper
 
 
-def admin_required(view):
+def admin_required(view: Callable[P, R]) -> Callable[P, R | Response]:
     @functools.wraps(view)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | Response:
         principal = authenticate_request()
         if principal is None:
             return unauthorized(g.auth_error)
@@ -160,4 +164,5 @@ def admin_required(view):
 
 
 def current_principal() -> Principal:
-    return g.principal
+    principal: Principal = g.principal  # set by authenticate_request
+    return principal

@@ -1,16 +1,22 @@
 """page/page_size pagination with the total in X-Total-Count and neighbours in a Link header (RFC 8288)."""
 from __future__ import annotations
 
+from typing import Any, TypeVar, Unpack
 from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import request
-from sqlalchemy import Select, func, select
+from flask_sqlalchemy.session import Session
+from sqlalchemy import Connection, Select, func, select
+from sqlalchemy.orm import scoped_session
 
 from .db import db
 
 MAX_PAGE_SIZE = 100
 TOTAL = "_total_rows"  # the window count's column in fetch_rows_page
+
+T = TypeVar("T")
+AnySelect = Select[Unpack[tuple[Any, ...]]]  # a select of any columns
 
 
 class PageArgsSchema(ma.Schema):
@@ -18,7 +24,7 @@ class PageArgsSchema(ma.Schema):
     page_size = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=MAX_PAGE_SIZE))
 
 
-def fetch_page(statement: Select, page: int, page_size: int) -> tuple[list, int]:
+def fetch_page(statement: Select[T], page: int, page_size: int) -> tuple[list[T], int]:
     """One page of an ORM select's objects, and how many there are in all.
 
     A page that is not full tells the total by itself, so the COUNT runs only when it must.
@@ -29,7 +35,8 @@ def fetch_page(statement: Select, page: int, page_size: int) -> tuple[list, int]
     return items, count_rows(db.session, statement)
 
 
-def fetch_rows_page(statement: Select, page: int, page_size: int, few_rows: bool) -> tuple[list[dict], int]:
+def fetch_rows_page(statement: AnySelect, page: int, page_size: int, few_rows: bool
+                    ) -> tuple[list[dict[str, Any]], int]:
     """One page of a Core select as plain dicts, and the total, for hot read-only lists.
 
     On an autocommit connection: no transaction to open, no ROLLBACK to send. When the
@@ -52,7 +59,7 @@ def fetch_rows_page(statement: Select, page: int, page_size: int, few_rows: bool
         return rows, count_rows(connection, statement)
 
 
-def count_rows(executor, statement: Select) -> int:
+def count_rows(executor: Connection | scoped_session[Session], statement: AnySelect) -> int:
     return executor.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
 
 

@@ -7,14 +7,15 @@ import time
 import uuid
 from urllib.parse import urlencode
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 
 HEADER = "X-Request-ID"
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def current_request_id() -> str | None:
-    return g.get("request_id")
+    request_id: str | None = g.get("request_id")
+    return request_id
 
 
 def loggable_path() -> str:
@@ -28,13 +29,13 @@ def loggable_path() -> str:
 
 def register_request_id(app: Flask, logger: logging.Logger) -> None:
     @app.before_request
-    def take_request_id():
+    def take_request_id() -> None:
         incoming = request.headers.get(HEADER, "")
         g.request_id = incoming if VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.request_started = time.perf_counter()
 
     @app.after_request
-    def log_and_echo_request_id(response):
+    def log_and_echo_request_id(response: Response) -> Response:
         request_id = g.get("request_id")
         if request_id:
             response.headers[HEADER] = request_id
