@@ -5,6 +5,8 @@ import logging
 from logging.config import fileConfig
 
 from alembic import context
+from alembic.operations.ops import MigrationScript
+from alembic.runtime.migration import MigrationContext
 from flask import current_app
 
 logger = logging.getLogger("alembic.env")
@@ -13,7 +15,8 @@ logger = logging.getLogger("alembic.env")
 def run_migrations() -> None:
     config = context.config
     # Keep the service's own loggers: fileConfig would otherwise disable every logger made so far.
-    fileConfig(config.config_file_name, disable_existing_loggers=False)
+    if config.config_file_name is not None:
+        fileConfig(config.config_file_name, disable_existing_loggers=False)
     migrate = current_app.extensions["migrate"]
     engine = migrate.db.engine
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
@@ -24,9 +27,12 @@ def run_migrations() -> None:
             context.run_migrations()
         return
 
-    def skip_empty_revisions(_context, _revision, directives):
+    def skip_empty_revisions(_context: MigrationContext, _revision: object, directives: list[MigrationScript]) -> None:
         """`flask db migrate` with no model change writes no empty migration."""
-        if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+        if not getattr(config.cmd_opts, "autogenerate", False):
+            return
+        upgrade_ops = directives[0].upgrade_ops  # None only for a script of several upgrade_ops lists
+        if upgrade_ops is not None and upgrade_ops.is_empty():
             directives[:] = []
             logger.info("No changes in schema detected.")
 

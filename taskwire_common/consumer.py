@@ -29,6 +29,13 @@ log = logging.getLogger(__name__)
 BatchHandler = Callable[[list[Event]], object]  # what it returns is not used
 
 
+def delivery_tag(method: Basic.Deliver) -> int:
+    """The broker's number for a delivery; pika types it optional only because a Deliver may be built without one."""
+    if method.delivery_tag is None:
+        raise ValueError("a delivery without a delivery tag")
+    return method.delivery_tag
+
+
 def is_transient(error: Exception) -> bool:
     return isinstance(error, OperationalError) or (
         isinstance(error, DBAPIError) and error.connection_invalidated)
@@ -89,19 +96,19 @@ class EventConsumer:
                 messages.append((method, parse_event(body)))
             except MalformedEvent as error:
                 log.error("dead-lettering a malformed message on %s (%s): %r", self.queue, error, body[:200])
-                channel.basic_reject(method.delivery_tag, requeue=False)
+                channel.basic_reject(delivery_tag(method), requeue=False)
         if not messages:
             return
         if self._handle_with_retries(channel, [event for _, event in messages]):
             for method, _ in messages:
-                channel.basic_ack(method.delivery_tag)
+                channel.basic_ack(delivery_tag(method))
             return
         for method, event in messages:  # isolate the one that fails
             if self._handle_with_retries(channel, [event]):
-                channel.basic_ack(method.delivery_tag)
+                channel.basic_ack(delivery_tag(method))
             else:
                 log.error("handling %s %s failed; returning it to the queue", event["type"], event["id"])
-                channel.basic_nack(method.delivery_tag, requeue=True)
+                channel.basic_nack(delivery_tag(method), requeue=True)
 
     def _handle_with_retries(self, channel: BlockingChannel, events: list[Event]) -> bool:
         backoff = Backoff(first=0.5, cap=10.0)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # the master process never imports Flask
     from taskwire_common.app_factory import BackgroundTask
 
 
-class AppLogsRequests(Logger):  # type: ignore[misc]  # gunicorn has no type hints
+class AppLogsRequests(Logger):
     """gunicorn's logger without its access line: each app logs its requests, with the request id.
 
     With `logconfig_dict` set, gunicorn builds the access line for every request even though

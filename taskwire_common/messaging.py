@@ -93,7 +93,7 @@ def follow_exclusive_queue(amqp_url: str, topology: Topology, routing_keys: Iter
         for method, _properties, body in channel.consume(queue, auto_ack=True, inactivity_timeout=1):
             if stop.is_set():
                 break
-            if method is not None:
+            if method is not None and body is not None:  # all None after a second without messages
                 on_message(body)
     finally:
         if connection.is_open:

@@ -81,7 +81,8 @@ class OutboxPublisher:
             cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
             while not self.stop.is_set():
                 cursor.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,))
-                if cursor.fetchone()[0]:
+                row = cursor.fetchone()  # the one row of the SELECT
+                if row is not None and row[0]:
                     connection.autocommit = False
                     return True
                 log.debug("another outbox publisher is active; standing by")
