@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 
 # A check returns (healthy, detail); detail is a short string or a dict of figures.
 HealthCheck = Callable[[], tuple[bool, object]]
@@ -11,8 +11,8 @@ HealthCheck = Callable[[], tuple[bool, object]]
 
 def register_health(app: Flask, service: str, checks: dict[str, HealthCheck]) -> None:
     @app.get("/healthz")
-    def healthz():
-        results = {}
+    def healthz() -> tuple[Response, int]:
+        results: dict[str, dict[str, object]] = {}
         healthy = True
         for name, check in checks.items():
             ok, detail = check()

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging.config
+from typing import Any
 
 LOG_FORMAT = "{levelname} {asctime} {module} {message}"
 
 
-def logging_config(level: str = "DEBUG") -> dict:
+def logging_config(level: str = "DEBUG") -> dict[str, Any]:
     """A dictConfig for the service and for gunicorn, so both log in the same format."""
     return {
         "version": 1,

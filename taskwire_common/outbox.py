@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from sqlalchemy import (
@@ -170,7 +170,12 @@ def autocommit() -> Connection:
     return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
-def outbox_lag() -> dict:
+class OutboxLag(TypedDict):
+    pending: int
+    oldest_pending_age_seconds: float
+
+
+def outbox_lag() -> OutboxLag:
     """How far the relay is behind: pending events and the age of the oldest, for health output."""
     pending, oldest = db.session.execute(
         select(func.count(), func.min(OutboxEvent.created_at)).where(OutboxEvent.published_at.is_(None))
@@ -179,6 +184,6 @@ def outbox_lag() -> dict:
     return {"pending": pending, "oldest_pending_age_seconds": round(age, 3)}
 
 
-def outbox_health() -> tuple[bool, dict]:
+def outbox_health() -> tuple[bool, OutboxLag]:
     """The relay's lag for /healthz; never unhealthy by itself, since the API works while events wait."""
     return True, outbox_lag()

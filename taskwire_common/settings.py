@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TypedDict
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production"
 DEV_DATABASE_PASSWORD = "taskwire:taskwire@"
@@ -76,14 +77,28 @@ def read_jwt_settings() -> JWTSettings:
     )
 
 
-def read_service_settings(service: str, default_database: str | None) -> dict:
+class ServiceFields(TypedDict):
+    """ServiceSettings' fields, as keyword arguments."""
+
+    service: str
+    environment: str
+    log_level: str
+    database_url: str
+    amqp_url: str
+    users_service_url: str
+    jwt: JWTSettings
+    max_body_bytes: int
+    db_pool_size: int
+
+
+def read_service_settings(service: str, default_database: str | None) -> ServiceFields:
     """The common fields as keyword arguments, so a service's settings class can add its own."""
     database_url = ""
     if default_database:
         database_url = env_str(
             "DATABASE_URL", f"postgresql://taskwire:taskwire@127.0.0.1:5432/{default_database}"
         )
-    return dict(
+    return ServiceFields(
         service=service,
         environment=env_str("TASKWIRE_ENV", "development"),
         log_level=env_str("LOG_LEVEL", "DEBUG").upper(),
