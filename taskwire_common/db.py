@@ -19,6 +19,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+log = logging.getLogger(__name__)
 
 
 class Base(DeclarativeBase):
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
         __abstract__ = True
 else:
     Model = db.Model
-log = logging.getLogger(__name__)
 
 
 def release_sessions_safely(app: Flask) -> None:
