@@ -10,8 +10,14 @@ from taskwire_common.pagination import fetch_page, pagination_headers
 
 from . import services
 from .models import Notification
-from .schemas import (MarkedSchema, NotificationListArgsSchema, NotificationSchema, ReadStatePatchSchema,
-                      ReadStateSchema, UnreadCountSchema)
+from .schemas import (
+    MarkedSchema,
+    NotificationListArgsSchema,
+    NotificationSchema,
+    ReadStatePatchSchema,
+    ReadStateSchema,
+    UnreadCountSchema,
+)
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/notifications",
                 description="Each user's own notifications of changes to their tasks")

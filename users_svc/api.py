@@ -12,8 +12,17 @@ from taskwire_common.pagination import fetch_page, pagination_headers
 
 from . import services
 from .models import User
-from .schemas import (LoginSchema, MessageSchema, RegisterSchema, RoleSchema, TokenSchema, UserCreateSchema,
-                      UserListArgsSchema, UserPatchSchema, UserSchema)
+from .schemas import (
+    LoginSchema,
+    MessageSchema,
+    RegisterSchema,
+    RoleSchema,
+    TokenSchema,
+    UserCreateSchema,
+    UserListArgsSchema,
+    UserPatchSchema,
+    UserSchema,
+)
 from .throttling import LoginThrottle, LoginThrottled
 from .tokens import issue_token
 
