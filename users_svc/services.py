@@ -72,7 +72,7 @@ def find_user_by_username(username: str) -> User | None:
 def log_in(username: str, password: str, address: str, throttle: LoginThrottle) -> User:
     throttle.check(username, address)
     user = find_user_by_username(username)
-    # Checked for an unknown user too (against a dummy hash, and False): the answer takes as long.
+    # Verified for an unknown user too (against a dummy hash, always False), so both answers take as long.
     password_matches = verify_password(user.password_hash if user else None, password)
     if user is None or not password_matches or not user.is_active:
         throttle.record_failure(username, address)
