@@ -200,7 +200,7 @@ class Bench:
                 def drained() -> bool:
                     cursor.execute("SELECT count(*) FROM notifications WHERE task_id BETWEEN %s AND %s",
                                    (first_id, first_id + count - 1))
-                    return cursor.fetchone()[0] >= count
+                    return seed.fetch_value(cursor) >= count
                 wait_until(drained, 300, "the queue to drain", interval=0.05)
         return {"events": count, "seconds": round(time.monotonic() - started, 2)}
 

@@ -48,8 +48,8 @@ class Tap:
         try:
             with amqp_channel(self.url) as channel:
                 while True:
-                    method, _properties, body = channel.basic_get(self.name, auto_ack=True)
-                    if method is None:
+                    _method, _properties, body = channel.basic_get(self.name, auto_ack=True)
+                    if body is None:  # (None, None, None): the queue is empty
                         break
                     self.events.append(contracts.read_task_event(contracts.parse_event(body)))
         except pika.exceptions.AMQPError:

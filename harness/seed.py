@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg2
+import psycopg2.extensions
 import psycopg2.extras
 
 from . import api
@@ -38,6 +40,14 @@ class Seeded:
         return sorted(uid for uid, role in self.accounts.values() if role == "user")
 
 
+def fetch_value(cursor: psycopg2.extensions.cursor) -> Any:
+    """The first column of the row the cursor's query returned: a count, or a value that must be there."""
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError(f"no row from {cursor.query!r}")
+    return row[0]
+
+
 def seed(stack: StackRunner, log: Callable[[str], None]) -> Seeded:
     """Create what is missing (and remove tasks earlier runs created)."""
     seeded = Seeded(seed_users(stack, log))
@@ -48,11 +58,11 @@ def seed(stack: StackRunner, log: Callable[[str], None]) -> Seeded:
 def seed_users(stack: StackRunner, log: Callable[[str], None]) -> dict[str, tuple[int, str]]:
     with psycopg2.connect(stack.database_url("users_svc")) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM users WHERE username LIKE 'bench-%%'")
-        if cursor.fetchone()[0] < USERS + 1:
+        if fetch_value(cursor) < USERS + 1:
             log(f"seeding {USERS} users (one Argon2 hash shared by all)")
             stack.create_superuser(ADMIN, PASSWORD, f"{ADMIN}@bench.example")
             cursor.execute("SELECT password_hash FROM users WHERE username = %s", (ADMIN,))
-            password_hash = cursor.fetchone()[0]
+            password_hash = fetch_value(cursor)
             psycopg2.extras.execute_values(cursor, """
                 INSERT INTO users (username, email, password_hash, role, is_active, is_superuser, token_version)
                 VALUES %s ON CONFLICT DO NOTHING""",
@@ -74,7 +84,7 @@ def seed_tasks(tasks_url: str, seeded: Seeded, log: Callable[[str], None]) -> No
             log(f"removed {cursor.rowcount} tasks left by earlier runs")
             cursor.execute("ANALYZE tasks")
         cursor.execute("SELECT count(*) FROM tasks WHERE title LIKE 'Bench task %%'")
-        if cursor.fetchone()[0] >= TASKS:
+        if fetch_value(cursor) >= TASKS:
             return
         log(f"seeding {TASKS} tasks over {USERS} users")
         user_ids = seeded.user_ids()

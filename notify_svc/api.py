@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import abort
+from webargs.flaskparser import abort  # what flask_smorest re-exports as abort, there without its types (NoReturn)
 
 from taskwire_common.auth import current_principal, login_required
 from taskwire_common.blueprint import Blueprint
@@ -10,8 +10,14 @@ from taskwire_common.pagination import fetch_page, pagination_headers
 
 from . import services
 from .models import Notification
-from .schemas import (MarkedSchema, NotificationListArgsSchema, NotificationSchema, ReadStatePatchSchema,
-                      ReadStateSchema, UnreadCountSchema)
+from .schemas import (
+    MarkedSchema,
+    NotificationListArgsSchema,
+    NotificationSchema,
+    ReadStatePatchSchema,
+    ReadStateSchema,
+    UnreadCountSchema,
+)
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/notifications",
                 description="Each user's own notifications of changes to their tasks")

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import CursorResult, Select, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from taskwire_common import contracts
@@ -85,9 +85,11 @@ def mark(notification: Notification, is_read: bool) -> Notification:
 
 
 def mark_all_read(user_id: int) -> int:
-    result = db.session.execute(
+    # Session.execute is typed to return a Result for any statement; an UPDATE without RETURNING
+    # gets the CursorResult that has the rowcount.
+    result = cast(CursorResult[*tuple[Any, ...]], db.session.execute(
         update(Notification).where(Notification.user == user_id, Notification.is_read.is_(False))
         .values(is_read=True)
-    )
+    ))
     db.session.commit()
     return result.rowcount

@@ -4,7 +4,7 @@ from __future__ import annotations
 import orjson
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import abort
+from webargs.flaskparser import abort  # what flask_smorest re-exports as abort, there without its types (NoReturn)
 
 from taskwire_common.auth import current_principal, login_required
 from taskwire_common.blueprint import Blueprint

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import abort
+from webargs.flaskparser import abort  # what flask_smorest re-exports as abort, there without its types (NoReturn)
 
 from taskwire_common.auth import admin_required, current_principal, login_required
 from taskwire_common.blueprint import Blueprint
@@ -12,8 +12,17 @@ from taskwire_common.pagination import fetch_page, pagination_headers
 
 from . import services
 from .models import User
-from .schemas import (LoginSchema, MessageSchema, RegisterSchema, RoleSchema, TokenSchema, UserCreateSchema,
-                      UserListArgsSchema, UserPatchSchema, UserSchema)
+from .schemas import (
+    LoginSchema,
+    MessageSchema,
+    RegisterSchema,
+    RoleSchema,
+    TokenSchema,
+    UserCreateSchema,
+    UserListArgsSchema,
+    UserPatchSchema,
+    UserSchema,
+)
 from .throttling import LoginThrottle, LoginThrottled
 from .tokens import issue_token
 

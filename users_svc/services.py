@@ -37,7 +37,7 @@ class Conflict(Exception):
 UNIQUE_INDEX_FIELDS = {"uq_users_username_lower": "username", "uq_users_email_lower": "email"}
 
 
-def write(change: Change, events: Sequence[PendingEvent | contracts.Event]) -> Sequence[Row[Any]]:
+def write(change: Change, events: Sequence[PendingEvent | contracts.Event]) -> Sequence[Row[*tuple[Any, ...]]]:
     """Every write of users_svc that publishes: the change and its events as one statement in the
     request's transaction, then the commit. A unique index lost to a concurrent request is a 409
     like the check before it."""
@@ -72,7 +72,9 @@ def find_user_by_username(username: str) -> User | None:
 def log_in(username: str, password: str, address: str, throttle: LoginThrottle) -> User:
     throttle.check(username, address)
     user = find_user_by_username(username)
-    if not verify_password(user.password_hash if user else None, password) or not user.is_active:
+    # Verified for an unknown user too (against a dummy hash, always False), so both answers take as long.
+    password_matches = verify_password(user.password_hash if user else None, password)
+    if user is None or not password_matches or not user.is_active:
         throttle.record_failure(username, address)
         db.session.commit()
         raise InvalidCredentials()

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
+from typing import Protocol, cast
 
 import gevent
 from flask import Blueprint, current_app, request
@@ -41,9 +43,16 @@ def authenticate_handshake() -> Principal | None:
         return None
 
 
+def quiet_timeout(seconds: float) -> gevent.Timeout:
+    """A timeout that ends its `with` block without raising (gevent's documented `exception=False`)."""
+    # types-gevent types `exception` as an exception class or instance only, leaving out the literal
+    # False that gevent.Timeout documents and tests for (`self.exception is False` in gevent/timeout.py).
+    return gevent.Timeout(seconds, False)  # type: ignore[arg-type]
+
+
 def close(ws, code: int, reason: str) -> None:
     """Send the close frame if the client lets us within a few seconds; drop the connection either way."""
-    with gevent.Timeout(CLOSE_SECONDS, False):
+    with quiet_timeout(CLOSE_SECONDS):
         try:
             ws.close(reason=code, message=reason)
         except (ConnectionClosed, LocalProtocolError, OSError):
@@ -92,6 +101,14 @@ class DormantReader:
         pass
 
 
+class HandlesEvents(Protocol):
+    """The private method of simple-websocket 1.1.0's Base that InlineReader calls (its stubs type the public API)."""
+
+    def _handle_events(self) -> bool:
+        """Act on the wsproto events received: answer pings and close, note pongs, keep messages. False once closed."""
+        ...
+
+
 class InlineReader:
     """What simple-websocket's reader thread does, done by the socket's own greenlet: every reach into the library.
 
@@ -104,19 +121,23 @@ class InlineReader:
 
     def __init__(self, ws: Server):
         self.ws = ws
+        # The stubs type `sock` on the base class the client shares; a Server refuses to exist without one.
+        if ws.sock is None:
+            raise RuntimeError("the WebSocket has no socket to read")
+        self.sock: socket.socket = ws.sock
 
     def fileno(self) -> int:
-        return self.ws.sock.fileno()
+        return self.sock.fileno()
 
     def read(self) -> bool:
         """Take in what the client sent and answer its pings and close, note pongs, enforce max_message_size;
         what it sent is then in the library's input buffer. False once the client left or closed."""
-        data = self.ws.sock.recv(self.ws.receive_bytes)
+        data = self.sock.recv(self.ws.receive_bytes)
         if not data:
             self.ws.connected = False
             return False
         self.ws.ws.receive_data(data)
-        self.ws.connected = self.ws._handle_events()
+        self.ws.connected = cast(HandlesEvents, self.ws)._handle_events()
         return self.ws.connected
 
     @property
@@ -126,7 +147,7 @@ class InlineReader:
 
     def send_ping(self) -> None:
         self.ws.pong_received = False
-        self.ws.sock.send(self.ws.ws.send(Ping()))
+        self.sock.send(self.ws.ws.send(Ping()))
 
 
 class SocketLoop:
@@ -194,7 +215,7 @@ class SocketLoop:
     def guarded(self, action) -> None:
         """Read or write within the send timeout, or close the socket of a client too slow to take our writes."""
         done = False
-        with gevent.Timeout(self.send_timeout, False):
+        with quiet_timeout(self.send_timeout):
             try:
                 action()
             except (ConnectionClosed, LocalProtocolError, OSError):

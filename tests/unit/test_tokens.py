@@ -9,8 +9,8 @@ import pytest
 from taskwire_common.auth import InvalidToken, TokenVerifier, token_from_authorization
 from taskwire_common.settings import JWTSettings
 
-SETTINGS = JWTSettings(secret_key="unit-test-secret-that-is-long-enough-for-every-hmac-algorithm-we-try!!", issuer="taskwire",
-                       audience="taskwire", ttl_seconds=3600)
+SETTINGS = JWTSettings(secret_key="unit-test-secret-that-is-long-enough-for-every-hmac-algorithm-we-try!!",
+                       issuer="taskwire", audience="taskwire", ttl_seconds=3600)
 
 
 def claims(**overrides):

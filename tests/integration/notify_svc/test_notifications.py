@@ -93,7 +93,8 @@ def test_read_state_filter_count_and_marking(inbox):
     assert marked.status_code == 200 and marked.json["is_read"] is True
     assert [n["id"] for n in client.get("/api/notifications/?is_read=true", headers=ann).json] == [first["id"]]
     assert len(client.get("/api/notifications/?is_read=false", headers=ann).json) == 2
-    assert client.put(f"/api/notifications/{first['id']}/", json={"is_read": False}, headers=ann).json["is_read"] is False
+    put = client.put(f"/api/notifications/{first['id']}/", json={"is_read": False}, headers=ann)
+    assert put.json["is_read"] is False
     assert client.post("/api/notifications/mark-all-read/", headers=ann).json == {"marked_read": 3}
     assert client.get("/api/notifications/unread-count/", headers=ann).json == {"unread_count": 0}
     assert client.get("/api/notifications/unread-count/", headers=tokens[3]).json == {"unread_count": 2}
