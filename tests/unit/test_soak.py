@@ -6,7 +6,7 @@ import pytest
 from chaos import soak_load, soak_logs, soak_memory, soak_report
 from harness import procfs
 
-WRK_OUTPUT = """Running 30s test @ http://127.0.0.1:58000/
+WRK_OUTPUT = """Running 30s test @ http://127.0.0.1:24000/
   2 threads and 16 connections
   Thread Stats   Avg      Stdev     Max   +/- Stdev
     Latency    12.10ms   20.31ms 301.22ms   93.10%
