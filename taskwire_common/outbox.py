@@ -67,8 +67,8 @@ class OutboxEvent(Model):
     )
 
 
-# A trigger, not a call in the code, wakes the relay: no write can forget it, and it costs no
-# extra round trip. NOTIFY is transactional, so the relay wakes exactly when the change commits.
+# A trigger, not a call in the code, wakes the outbox publisher: no write can forget it, and it costs no
+# extra round trip. NOTIFY is transactional, so the publisher wakes exactly when the change commits.
 # Migrations run these; never edit them in place (a change is a new trigger and a new migration).
 CREATE_NOTIFY_TRIGGER = f"""
 CREATE FUNCTION taskwire_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -176,7 +176,7 @@ class OutboxLag(TypedDict):
 
 
 def outbox_lag() -> OutboxLag:
-    """How far the relay is behind: pending events and the age of the oldest, for health output."""
+    """How far the outbox publisher is behind: pending events and the age of the oldest, for health output."""
     pending, oldest = db.session.execute(
         select(func.count(), func.min(OutboxEvent.created_at)).where(OutboxEvent.published_at.is_(None))
     ).one()
@@ -185,5 +185,5 @@ def outbox_lag() -> OutboxLag:
 
 
 def outbox_health() -> tuple[bool, OutboxLag]:
-    """The relay's lag for /healthz; never unhealthy by itself, since the API works while events wait."""
+    """The outbox publisher's lag for /healthz; never unhealthy by itself, since the API works while events wait."""
     return True, outbox_lag()

@@ -1,4 +1,4 @@
-"""What every integration test shares: the environment, the broker (a channel, a tap, outbox relays)."""
+"""What every integration test shares: the environment, the broker (a channel, a tap, outbox publishers)."""
 import pytest
 
 from tests.integration.support import IT_ENV
