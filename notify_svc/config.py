@@ -7,4 +7,4 @@ SERVICE = "notify_svc"
 
 
 def load_settings() -> ServiceSettings:
-    return ServiceSettings(**read_service_settings(SERVICE, default_database="notifications_db"))
+    return read_service_settings(SERVICE, "notifications_db", ServiceSettings)

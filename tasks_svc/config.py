@@ -7,4 +7,4 @@ SERVICE = "tasks_svc"
 
 
 def load_settings() -> ServiceSettings:
-    return ServiceSettings(**read_service_settings(SERVICE, default_database="tasks_db"))
+    return read_service_settings(SERVICE, "tasks_db", ServiceSettings)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Any, TypeVar
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production"
 DEV_DATABASE_PASSWORD = "taskwire:taskwire@"
@@ -77,28 +77,18 @@ def read_jwt_settings() -> JWTSettings:
     )
 
 
-class ServiceFields(TypedDict):
-    """ServiceSettings' fields, as keyword arguments."""
-
-    service: str
-    environment: str
-    log_level: str
-    database_url: str
-    amqp_url: str
-    users_service_url: str
-    jwt: JWTSettings
-    max_body_bytes: int
-    db_pool_size: int
+S = TypeVar("S", bound=ServiceSettings)
 
 
-def read_service_settings(service: str, default_database: str | None) -> ServiceFields:
-    """The common fields as keyword arguments, so a service's settings class can add its own."""
+def read_service_settings(service: str, default_database: str | None, settings_class: type[S],
+                          **own_fields: Any) -> S:
+    """The common settings read from the environment, in `settings_class` with the service's own fields."""
     database_url = ""
     if default_database:
         database_url = env_str(
             "DATABASE_URL", f"postgresql://taskwire:taskwire@127.0.0.1:5432/{default_database}"
         )
-    return ServiceFields(
+    return settings_class(
         service=service,
         environment=env_str("TASKWIRE_ENV", "development"),
         log_level=env_str("LOG_LEVEL", "DEBUG").upper(),
@@ -108,6 +98,7 @@ def read_service_settings(service: str, default_database: str | None) -> Service
         jwt=read_jwt_settings(),
         max_body_bytes=env_int("MAX_BODY_BYTES", 1024 * 1024),
         db_pool_size=env_int("DB_POOL_SIZE", 16),
+        **own_fields,
     )
 
 

@@ -17,8 +17,8 @@ class UsersSettings(ServiceSettings):
 
 
 def load_settings() -> UsersSettings:
-    return UsersSettings(
-        **read_service_settings(SERVICE, default_database="users_db"),
+    return read_service_settings(
+        SERVICE, "users_db", UsersSettings,
         registration_open=env_bool("REGISTRATION_OPEN", True),
         login_max_failures=env_int("LOGIN_MAX_FAILURES", 5),
         login_max_failures_per_address=env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20),

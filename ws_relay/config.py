@@ -19,8 +19,8 @@ class RelaySettings(ServiceSettings):
 
 def load_settings() -> RelaySettings:
     origins = env_str("WS_ALLOWED_ORIGINS", DEV_ORIGINS)
-    return RelaySettings(
-        **read_service_settings(SERVICE, default_database=None),
+    return read_service_settings(
+        SERVICE, None, RelaySettings,
         allowed_origins=frozenset(origin.strip().rstrip("/") for origin in origins.split(",") if origin.strip()),
         ping_interval_seconds=env_int("WS_PING_INTERVAL_SECONDS", 25),
         send_queue_size=env_int("WS_SEND_QUEUE_SIZE", 256),

@@ -150,9 +150,9 @@ def test_production_settings_come_from_env_and_the_example_passes_the_checks(ser
             monkeypatch.delenv(key, raising=False)
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        fields = taskwire_settings.read_service_settings(
-            name, default_database="db" if "DATABASE_URL" in env else None)
-        taskwire_settings.refuse_development_defaults(taskwire_settings.ServiceSettings(**fields))
+        settings = taskwire_settings.read_service_settings(
+            name, "db" if "DATABASE_URL" in env else None, taskwire_settings.ServiceSettings)
+        taskwire_settings.refuse_development_defaults(settings)
 
 
 def test_every_required_variable_is_in_the_example():
