@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as upsert
+from sqlalchemy import CursorResult, Insert, Select, Text, bindparam, cast as sql_cast, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert as upsert
 
 from taskwire_common import contracts
 from taskwire_common.db import db
@@ -52,10 +52,23 @@ def handle_task_events(events: list[contracts.Event]) -> int:
                             from_row={"data.notification.id": "id"},
                             row={"event_id": row["event_id"], "user": row["user"]})
                for row, notification in zip(rows, notifications, strict=True)]
-    write_with_events(db.session.connection(), insert(Notification).values(rows).returning(
-        Notification.id, Notification.event_id, Notification.user), pending)
+    write_with_events(db.session.connection(), insert_notifications(rows), pending)
     db.session.commit()
     return len(rows)
+
+
+NEW_COLUMNS = ("user", "message", "task_id", "event_type", "event_id", "is_read", "created_at")
+
+
+def insert_notifications(rows: list[dict[str, Any]]) -> Insert:
+    """INSERT … SELECT FROM unnest(one array per column) RETURNING the ids: the same statement for any
+    number of rows, so SQLAlchemy compiles it once (VALUES with a tuple per row compiled anew per batch)."""
+    table = Notification.__table__.c
+    arrays = [sql_cast(bindparam(f"new_{name}", value=[row[name] for row in rows], type_=ARRAY(Text)),
+                   ARRAY(table[name].type)) for name in NEW_COLUMNS]
+    new = func.unnest(*arrays).table_valued(*NEW_COLUMNS).render_derived(name="new")
+    return insert(Notification).from_select(list(NEW_COLUMNS), select(*new.c)).returning(
+        Notification.id, Notification.event_id, Notification.user)
 
 
 def users_notifications(user_id: int, is_read: bool | None = None) -> Select:
