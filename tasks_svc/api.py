@@ -1,39 +1,38 @@
 """tasks_svc HTTP API: /api/tasks/ (list with filters, create, get, replace, change, delete)."""
 from __future__ import annotations
 
+from typing import NoReturn
+
 import orjson
-from flask import Response
+from flask import Response, request
 from flask.views import MethodView
 from webargs.flaskparser import abort  # what flask_smorest re-exports as abort, there without its types (NoReturn)
 
-from taskwire_common.auth import current_principal, login_required
-from taskwire_common.blueprint import Blueprint
+from taskwire_common.auth import Principal, current_principal, login_required
+from taskwire_common.blueprint import ETAG, LOCATION, REPLAYED, Blueprint
+from taskwire_common.conditional import Preconditions, read_response, resource_response
+from taskwire_common.idempotency import requested_key
 from taskwire_common.pagination import fetch_rows_page, pagination_headers
 
 from . import services
-from .models import Task
 from .schemas import TaskListArgsSchema, TaskPatchSchema, TaskSchema, TaskWriteSchema
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks",
                 description="Tasks: an admin sees and changes all, a user those assigned to them")
 
 
-def task_or_404(task_id: int) -> Task:
-    task = services.find_task(current_principal(), task_id)
-    if task is None:
-        abort(404, message="No task with that id.")
-    return task
-
-
-def task_response(task: dict, status: int = 200) -> Response:
-    """The task JSON as written into its event, dumped once."""
-    return Response(orjson.dumps(task), status=status, mimetype="application/json")
+def not_found() -> NoReturn:
+    abort(404, message="No task with that id.")
 
 
 def refused(error: Exception):
     if isinstance(error, services.Forbidden):
         abort(403, message=str(error))
     abort(400, message=str(error), errors={"assigned_user": [str(error)]})
+
+
+def idempotency_caller(principal: Principal) -> str:
+    return f"user:{principal.user_id}"
 
 
 @blp.route("/")
@@ -53,46 +52,62 @@ class Tasks(MethodView):
                         headers=pagination_headers(total, page, page_size))
 
     @blp.arguments(TaskWriteSchema())
-    @blp.response(201, TaskSchema)
+    @blp.response(201, TaskSchema, headers={"Location": LOCATION, "ETag": ETAG, "Idempotent-Replayed": REPLAYED})
+    @blp.idempotent_create
     def post(self, fields):
-        """Create a task; a user's task is assigned to them."""
+        """Create a task; a user's task is assigned to them. An Idempotency-Key makes a retry safe."""
+        principal = current_principal()
         try:
-            task = services.create_task(current_principal(), fields)
+            answer = services.create_task(principal, fields, requested_key(idempotency_caller(principal)))
         except (services.Forbidden, services.InvalidAssignee) as error:
             refused(error)
-        return task_response(task, 201)
+        return answer.response()
 
 
 @blp.route("/<int:task_id>/")
 class TaskDetail(MethodView):
     decorators = [login_required]
 
-    @blp.response(200, TaskSchema)
+    @blp.response(200, TaskSchema, headers={"ETag": ETAG})
+    @blp.conditional_read
     def get(self, task_id):
-        return task_or_404(task_id)
+        """The task, with its version as ETag; If-None-Match with that ETag answers 304."""
+        task = services.find_task(current_principal(), task_id)
+        if task is None:
+            not_found()
+        return read_response(services.task_json(task), "task", Preconditions.of(request))
 
     @blp.arguments(TaskWriteSchema)
-    @blp.response(200, TaskSchema)
+    @blp.response(200, TaskSchema, headers={"ETag": ETAG})
+    @blp.conditional_write
     def put(self, fields, task_id):
-        """Replace every writable field; those left out take their defaults."""
+        """Replace every writable field; those left out take their defaults. If-Match: only from that version."""
         try:
-            return task_response(services.replace_task(current_principal(), task_or_404(task_id), fields))
+            return resource_response(services.replace_task(current_principal(), task_id, fields,
+                                                           Preconditions.of(request)))
         except (services.Forbidden, services.InvalidAssignee) as error:
             refused(error)
-        except services.TaskGone:
-            abort(404, message="No task with that id.")
+        except services.TaskNotFound:
+            not_found()
 
     @blp.arguments(TaskPatchSchema)
-    @blp.response(200, TaskSchema)
+    @blp.response(200, TaskSchema, headers={"ETag": ETAG})
+    @blp.conditional_write
     def patch(self, changes, task_id):
-        """Change the fields given."""
+        """Change the fields given. If-Match: only from that version."""
         try:
-            return task_response(services.update_task(current_principal(), task_or_404(task_id), changes))
+            return resource_response(services.update_task(current_principal(), task_id, changes,
+                                                          Preconditions.of(request)))
         except (services.Forbidden, services.InvalidAssignee) as error:
             refused(error)
-        except services.TaskGone:
-            abort(404, message="No task with that id.")
+        except services.TaskNotFound:
+            not_found()
 
     @blp.response(204)
+    @blp.conditional_write
     def delete(self, task_id):
-        services.delete_task(current_principal(), task_or_404(task_id))
+        """Delete the task. If-Match: only at that version."""
+        try:
+            services.delete_task(current_principal(), task_id, Preconditions.of(request))
+        except services.TaskNotFound:
+            not_found()

@@ -1,4 +1,4 @@
-"""tasks_svc tables: tasks, the local directory of users, and the shared outbox."""
+"""tasks_svc tables: tasks, the local directory of users, and the shared outbox and idempotency keys."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,6 +7,7 @@ from sqlalchemy import Boolean, Date, DateTime, Enum, Identity, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskwire_common.db import Model
+from taskwire_common.idempotency_store import IdempotencyRecord  # noqa: F401  (part of this database's schema)
 from taskwire_common.outbox import OutboxEvent  # noqa: F401  (part of this database's schema)
 
 # PostgreSQL enums sort in declaration order, so `ordering=-priority` puts high first.
@@ -31,6 +32,9 @@ class Task(Model):
                                                  server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                                  server_default=func.now())
+    # 1 when made, one more with every change: the task's ETag, and in every event, so that a client
+    # can tell a stale copy (412 on If-Match) and drop an event older than what it holds.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
     # created_at and updated_at come back in the INSERT's RETURNING, not in a second query.
     __mapper_args__ = {"eager_defaults": True}

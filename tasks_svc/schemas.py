@@ -49,6 +49,7 @@ class TaskSchema(ma.Schema):
     created_by = ma.fields.Integer()
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
+    version = ma.fields.Integer(metadata={"description": "1 when created, one more with every change; the ETag"})
 
 
 class TaskWriteSchema(ma.Schema):

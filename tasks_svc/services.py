@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import orjson
 from sqlalchemy import Select, bindparam, delete, insert, or_, select, update
 
 from taskwire_common import contracts
 from taskwire_common.auth import Principal
+from taskwire_common.conditional import PreconditionFailed, Preconditions, etag
 from taskwire_common.db import db
-from taskwire_common.outbox import Change, ChangeWithEvents, EventSlot, autocommit, write_with_events
+from taskwire_common.idempotency import Answer, RequestKey
+from taskwire_common.idempotency_store import answer_once
+from taskwire_common.outbox import Change, ChangeWithEvents, EventSlot, write_with_events
 from taskwire_common.requestid import current_request_id
 
 from .directory import find_active_user
@@ -27,13 +31,13 @@ class InvalidAssignee(Exception):
     """The assignee is not a known, active user."""
 
 
-class TaskGone(Exception):
-    """The task was deleted by someone else between reading it and writing the change."""
+class TaskNotFound(Exception):
+    """No task with that id, or not one the caller may see."""
 
 
 # Creating is the hot write path, so its statement is built once: the task and its event, the
 # id PostgreSQL gives the task written into the event.
-INSERTED = (*WRITABLE, "created_by", "created_at", "updated_at")
+INSERTED = (*WRITABLE, "created_by", "created_at", "updated_at", "version")
 CREATE_TASK = ChangeWithEvents(insert(Task).values({name: bindparam(name) for name in INSERTED}).returning(Task.id),
                                [EventSlot(from_row={"data.task.id": "id"})])
 
@@ -71,9 +75,26 @@ def filtered_tasks(principal: Principal, filters: dict) -> Select:
     return query.order_by(*order, Task.id.desc() if filters["ordering"][-1].startswith("-") else Task.id)
 
 
-def find_task(principal: Principal, task_id: int) -> Task | None:
-    """The task if the caller may see it; another user's task is as good as missing."""
-    return db.session.execute(visible_tasks(principal).where(Task.id == task_id)).scalar_one_or_none()
+def find_task(principal: Principal, task_id: int, for_update: bool = False) -> Task | None:
+    """The task if the caller may see it; another user's task is as good as missing.
+
+    `for_update` locks its row until the transaction ends: a change reads, checks and writes the
+    task while no other change can, so its preconditions and its event describe the version it replaces.
+    """
+    query = visible_tasks(principal).where(Task.id == task_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def task_to_change(principal: Principal, task_id: int, preconditions: Preconditions) -> Task:
+    """The task, locked for a change the caller's preconditions allow; TaskNotFound or PreconditionFailed."""
+    task = find_task(principal, task_id, for_update=True)
+    if task is None:
+        raise TaskNotFound()
+    if not preconditions.allow_write(task.version):
+        raise PreconditionFailed("task", task_json(task))
+    return task
 
 
 def check_assignee(principal: Principal, assignee: int | None) -> None:
@@ -94,52 +115,52 @@ def actor(principal: Principal) -> contracts.Actor:
     return contracts.Actor(principal.user_id, principal.username)
 
 
-def write(change: Change | ChangeWithEvents, events: list[contracts.Event], values: dict | None = None) -> list:
-    """Every write of tasks_svc: the change and its events as one statement that commits by itself.
+def write(change: Change, events: list[contracts.Event]) -> list:
+    """A change and its events as one statement, in the request's transaction (the caller commits)."""
+    return list(write_with_events(db.session.connection(), change, events))
 
-    One round trip, atomic without BEGIN and COMMIT, whatever the session has read before.
+
+def create_task(principal: Principal, fields: dict, key: RequestKey | None = None) -> Answer:
+    """Insert the task and its `task.created` event; answers 201 with the task, its ETag and Location.
+
+    With an Idempotency-Key, a retry answers the first answer again and creates nothing (see
+    taskwire_common.idempotency). Only the id comes from PostgreSQL, which writes it into the event;
+    the rest of the task's JSON is dumped here like every other answer (PostgreSQL would write times
+    differently, e.g. .12 where Python writes .120000). Its times come from this clock, as an
+    update's `updated_at` does.
     """
-    with autocommit() as connection:
-        if isinstance(change, ChangeWithEvents):
-            return list(change.execute(connection, events, values))
-        return list(write_with_events(connection, change, events))
+    def create() -> Answer:
+        assignee = fields.get("assigned_user")
+        if assignee is None:
+            assignee = default_assignee(principal)
+        check_assignee(principal, assignee)
+        now = datetime.now(timezone.utc)
+        values = {**DEFAULTS, **fields, "assigned_user": assignee, "created_by": principal.user_id,
+                  "created_at": now, "updated_at": now, "version": 1}
+        task = TaskSchema().dump({**values, "id": None})
+        event = contracts.task_created(task, actor(principal), current_request_id())
+        [(task["id"],)] = CREATE_TASK.execute(db.session.connection(), [event], values)
+        return Answer(201, orjson.dumps(task), {"Location": f"/api/tasks/{task['id']}/", "ETag": etag(1)})
+
+    return answer_once(key, create)
 
 
-def create_task(principal: Principal, fields: dict) -> dict:
-    """Insert the task and its `task.created` event; returns the task JSON.
-
-    Only the id comes from PostgreSQL, which writes it into the event; the rest of the task's JSON
-    is dumped here like every other answer (PostgreSQL would write times differently, e.g. .12
-    where Python writes .120000). Its times come from this clock, as an update's `updated_at` does.
-    """
-    assignee = fields.get("assigned_user")
-    if assignee is None:
-        assignee = default_assignee(principal)
-    check_assignee(principal, assignee)
-    now = datetime.now(timezone.utc)
-    values = {**DEFAULTS, **fields, "assigned_user": assignee, "created_by": principal.user_id, "created_at": now,
-              "updated_at": now}
-    task = TaskSchema().dump({**values, "id": None})
-    event = contracts.task_created(task, actor(principal), current_request_id())
-    [(task["id"],)] = write(CREATE_TASK, [event], values)
-    return task
-
-
-def replace_task(principal: Principal, task: Task, fields: dict) -> dict:
+def replace_task(principal: Principal, task_id: int, fields: dict, preconditions: Preconditions) -> dict:
     """PUT: every writable field is set; those left out take their defaults."""
     full = {**DEFAULTS, **fields}
     full.setdefault("assigned_user", default_assignee(principal))
     if full["assigned_user"] is None and not principal.is_admin:
         full["assigned_user"] = principal.user_id
-    return update_task(principal, task, full)
+    return update_task(principal, task_id, full, preconditions)
 
 
-def update_task(principal: Principal, task: Task, changes: dict) -> dict:
-    """Apply the changes; if anything really changed, stamp it and publish one `task.updated`.
+def update_task(principal: Principal, task_id: int, changes: dict, preconditions: Preconditions) -> dict:
+    """Apply the changes; if anything really changed, stamp it, raise its version and publish one `task.updated`.
 
-    Returns the task JSON after the change. Only the changed columns are written, so concurrent
-    changes of different fields both stay.
+    Returns the task JSON after the change. The row stays locked from the read to the commit, so
+    concurrent changes apply one after the other, each to the version the one before left.
     """
+    task = task_to_change(principal, task_id, preconditions)
     if "assigned_user" in changes and changes["assigned_user"] != task.assigned_user:
         check_assignee(principal, changes["assigned_user"])
     current = {column.key: getattr(task, column.key) for column in Task.__table__.columns}
@@ -149,15 +170,18 @@ def update_task(principal: Principal, task: Task, changes: dict) -> dict:
     if not diff:
         return before
     now = datetime.now(timezone.utc)
-    after = TaskSchema().dump({**current, **wanted, "updated_at": now})
+    after = TaskSchema().dump({**current, **wanted, "updated_at": now, "version": task.version + 1})
     event = contracts.task_updated(after, diff, actor(principal), current_request_id())
-    change = (update(Task).where(Task.id == task.id)
-              .values({**{name: wanted[name] for name in diff}, "updated_at": now}).returning(Task.id))
-    if not write(change, [event]):
-        raise TaskGone()
+    write(update(Task).where(Task.id == task.id)
+          .values({**{name: wanted[name] for name in diff}, "updated_at": now, "version": after["version"]})
+          .returning(Task.id), [event])
+    db.session.commit()
     return after
 
 
-def delete_task(principal: Principal, task: Task) -> None:
+def delete_task(principal: Principal, task_id: int, preconditions: Preconditions) -> None:
+    """Delete the task and publish `task.deleted` with the task as it was (its last version)."""
+    task = task_to_change(principal, task_id, preconditions)
     event = contracts.task_deleted(task_json(task), actor(principal), current_request_id())
     write(delete(Task).where(Task.id == task.id).returning(Task.id), [event])
+    db.session.commit()

@@ -13,6 +13,7 @@ from flask_migrate import Migrate
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .auth import Authenticator, Principal, TokenVerifier
+from .conditional import PreconditionFailed, precondition_failed_response
 from .db import check_database, db, release_sessions_safely, sqlalchemy_url
 from .errors import ProblemApi, problem_response
 from .health import HealthCheck, register_health
@@ -106,6 +107,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
     register_request_id(app, logger)
     register_body_checks(app, settings.max_body_bytes)
     api = ProblemApi(app)
+    app.register_error_handler(PreconditionFailed, precondition_failed_response)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "bearerFormat": "JWT"})
     for blueprint in parts.blueprints:

@@ -1,11 +1,71 @@
-"""The flask-smorest Blueprint every service uses: input errors are 400s naming the field."""
+"""The flask-smorest Blueprint every service uses: input errors are 400s naming the field, and the
+conditional-request and Idempotency-Key headers documented once for every operation that takes them."""
 from __future__ import annotations
 
-import flask_smorest
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from .errors import StrictParser
+import flask_smorest
+import marshmallow as ma
+
+from .errors import ProblemSchema, StrictParser
+from .idempotency import KEY_HEADER, MAX_KEY_LENGTH, VALID_KEY_PATTERN
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ETAG = {"description": "The resource's version as a strong entity tag (`\"3\"`)", "schema": {"type": "string"}}
+LOCATION = {"description": "The created resource's path", "schema": {"type": "string"}}
+REPLAYED = {"description": "`true` when this is the stored answer to an earlier request with the same "
+                           f"{KEY_HEADER}", "schema": {"type": "string", "enum": ["true"]}}
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+            "description": "Apply only if the resource is at one of these versions (ETags, or `*`); "
+                           "otherwise 412 and nothing changes"}
+IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
+                 "description": "For GET: 304 when the resource is still at this version. For a write: "
+                                "412 when it is (`*`: when it exists)"}
+IDEMPOTENCY_KEY = {"in": "header", "name": KEY_HEADER, "required": False,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
+                              "pattern": VALID_KEY_PATTERN},
+                   "description": "A key of the client's (a UUID, say): a retry with the same key and body "
+                                 "within 24 h answers the first answer again and creates nothing"}
+
+
+class PreconditionFailedSchema(ProblemSchema):
+    """The 412 body: the resource as it is now, for the client to merge its change with."""
+
+    current_version = ma.fields.Integer()
+    current = ma.fields.Dict(metadata={"description": "the resource as it is now"})
 
 
 # flask-smorest ships no type information (no py.typed, no stub package): its classes are Any to mypy.
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
     ARGUMENTS_PARSER = StrictParser()
+
+    def _documented(self, view: F, parameters: list[dict[str, Any]], responses: dict[int, Any]) -> F:
+        view = self.doc(parameters=parameters)(view)
+        for status, response in responses.items():
+            if isinstance(response, str):
+                view = self.alt_response(status, response=response)(view)
+            else:
+                view = self.alt_response(status, **response)(view)
+        return view
+
+    def conditional_read(self, view: F) -> F:
+        """Document a GET of a versioned resource: If-Match and If-None-Match, 304 and 412."""
+        return self._documented(view, [IF_MATCH, IF_NONE_MATCH], {
+            304: {"description": "Not Modified: the client's copy is current", "headers": {"ETag": ETAG}},
+            404: "NOT_FOUND",
+            412: {"schema": PreconditionFailedSchema, "content_type": "application/problem+json",
+                  "headers": {"ETag": ETAG}}})
+
+    def conditional_write(self, view: F) -> F:
+        """Document a PUT, PATCH or DELETE of a versioned resource: If-Match and If-None-Match, 412."""
+        return self._documented(view, [IF_MATCH, IF_NONE_MATCH], {
+            404: "NOT_FOUND",
+            412: {"schema": PreconditionFailedSchema, "content_type": "application/problem+json",
+                  "headers": {"ETag": ETAG}}})
+
+    def idempotent_create(self, view: F) -> F:
+        """Document a create that takes an Idempotency-Key: 409 while the first runs, 422 for another body."""
+        return self._documented(view, [IDEMPOTENCY_KEY], {409: "CONFLICT", 422: "UNPROCESSABLE_ENTITY"})
+

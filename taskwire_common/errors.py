@@ -20,12 +20,15 @@ PROBLEM_MIMETYPE = "application/problem+json"
 
 
 def problem_response(status: int, title: str, detail: str | None = None,
-                     errors: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None) -> Response:
+                     errors: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
+                     extensions: Mapping[str, Any] | None = None) -> Response:
+    """A problem details answer; `extensions` are members of the problem type's own (RFC 9457 §3.2)."""
     body: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:
         body["errors"] = errors
+    body.update(extensions or {})
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value

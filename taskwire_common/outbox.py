@@ -206,11 +206,6 @@ def _filled(payload: Any, path: str, value: Any) -> Any:
                           func.to_jsonb(value))
 
 
-def autocommit() -> Connection:
-    """A connection of the service's pool on which every statement commits by itself (use with `with`)."""
-    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-
-
 class OutboxLag(TypedDict):
     pending: int
     oldest_pending_age_seconds: float

@@ -10,6 +10,7 @@ import logging
 import select
 import threading
 import time
+from collections.abc import Sequence
 
 import pika.exceptions
 import psycopg2
@@ -39,12 +40,17 @@ class OutboxPublisher:
     """Publishes one database's outbox to the topology's exchange while it holds the leader lock."""
 
     def __init__(self, database_url: str, amqp_url: str, topology: Topology, batch_size: int = 200,
-                 sweep_seconds: float = 1.0, cleanup_seconds: float = 600.0):
+                 sweep_seconds: float = 1.0, cleanup_seconds: float = 600.0,
+                 housekeeping: Sequence[tuple[str, str]] = ()):
+        """`housekeeping`: more (DELETE of expired rows, what they are) for this database, run with the
+        outbox's own cleanup every `cleanup_seconds`."""
         self.database_url = database_url
         self.broker = ConfirmingPublisher(amqp_url, topology)
         self.batch_size = batch_size
         self.sweep_seconds = sweep_seconds
         self.cleanup_seconds = cleanup_seconds
+        self.cleanups = [(DELETE_OLD, f"published outbox events older than {RETENTION}"),
+                         *housekeeping]
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -66,7 +72,7 @@ class OutboxPublisher:
             while not self.stop.is_set():
                 published = self.publish_pending_events(connection)
                 if time.monotonic() - last_cleanup > self.cleanup_seconds:
-                    self._delete_old_events(connection)
+                    self._clean_up(connection)
                     last_cleanup = time.monotonic()
                 if published < self.batch_size:
                     self._wait_for_commit(connection)
@@ -116,15 +122,18 @@ class OutboxPublisher:
             connection.poll()
         connection.notifies.clear()
 
-    def _delete_old_events(self, connection: psycopg2.extensions.connection) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(DELETE_OLD)
-            if cursor.rowcount:
-                log.info("deleted %d published outbox events older than %s", cursor.rowcount, RETENTION)
-        connection.commit()
+    def _clean_up(self, connection: psycopg2.extensions.connection) -> None:
+        """Delete what has outlived its use: old published events, and the service's own housekeeping."""
+        for statement, what in self.cleanups:
+            with connection.cursor() as cursor:
+                cursor.execute(statement)
+                if cursor.rowcount:
+                    log.info("deleted %d rows: %s", cursor.rowcount, what)
+            connection.commit()
 
 
-def main(settings: ServiceSettings, topology: Topology) -> None:
+def main(settings: ServiceSettings, topology: Topology, housekeeping: Sequence[tuple[str, str]] = ()) -> None:
     """Entry point of a service's `python -m <service>.publisher`: runs until SIGTERM or SIGINT."""
     prepare_process(settings)
-    run_until_signalled(OutboxPublisher(settings.database_url, settings.amqp_url, topology), "outbox publisher")
+    run_until_signalled(OutboxPublisher(settings.database_url, settings.amqp_url, topology,
+                                        housekeeping=housekeeping), "outbox publisher")

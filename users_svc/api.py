@@ -1,13 +1,16 @@
 """users_svc HTTP API: /api/auth/ (login, logout, verify, me, register, user admin)."""
 from __future__ import annotations
 
-from flask import current_app, request
+import orjson
+from flask import Response, current_app, request
 from flask.views import MethodView
 from webargs.flaskparser import abort  # what flask_smorest re-exports as abort, there without its types (NoReturn)
 
 from taskwire_common.auth import admin_required, current_principal, login_required
-from taskwire_common.blueprint import Blueprint
+from taskwire_common.blueprint import ETAG, LOCATION, REPLAYED, Blueprint
+from taskwire_common.conditional import Preconditions, read_response, resource_response
 from taskwire_common.db import db
+from taskwire_common.idempotency import ANONYMOUS, Answer, requested_key
 from taskwire_common.pagination import fetch_page, pagination_headers
 
 from . import services
@@ -38,6 +41,21 @@ def settings():
 def token_response(user: User) -> dict:
     token, expires_in = issue_token(user, settings().jwt)
     return {"token": token, "token_type": "Bearer", "expires_in": expires_in, "user": user}
+
+
+SECRET_FIELDS = ("password",)  # never part of an idempotency key's stored fingerprint
+
+
+def user_to_change_or_404(user_id: int) -> User:
+    """The user, locked for a change the request's If-Match and If-None-Match allow (412 otherwise)."""
+    user = services.user_to_change(user_id, Preconditions.of(request))
+    if user is None:
+        abort(404, message="No user with that id.")
+    return user
+
+
+def user_response(user: User) -> Response:
+    return resource_response(services.user_json(user))
 
 
 def get_user_or_404(user_id: int) -> User:
@@ -105,16 +123,23 @@ class Me(MethodView):
 @blp.route("/register/")
 class Register(MethodView):
     @blp.arguments(RegisterSchema)
-    @blp.response(201, TokenSchema)
+    @blp.response(201, TokenSchema, headers={"Idempotent-Replayed": REPLAYED})
+    @blp.idempotent_create
     def post(self, fields):
-        """Sign up as a user (role `user`); answers like login. 403 when registration is closed."""
+        """Sign up as a user (role `user`); answers like login. 403 when registration is closed.
+
+        A retry with the same Idempotency-Key and body answers the same user with a new token (a
+        token is never stored)."""
         if not settings().registration_open:
             abort(403, message="Registration is closed.")
         try:
-            user = services.create_user(fields["username"], fields["email"], fields["password"])
+            answer = services.create_user_answer(requested_key(ANONYMOUS, SECRET_FIELDS), fields["username"],
+                                                 fields["email"], fields["password"])
         except services.Conflict as error:
             conflict(error)
-        return token_response(user)
+        created = orjson.loads(answer.body)
+        token = TokenSchema().dump(token_response(get_user_or_404(created["id"])))
+        return Answer(answer.status, orjson.dumps({**token, "user": created}), replayed=answer.replayed).response()
 
 
 @blp.route("/users/")
@@ -130,38 +155,48 @@ class Users(MethodView):
         return users, 200, pagination_headers(total, page, page_size)
 
     @blp.arguments(UserCreateSchema)
-    @blp.response(201, UserSchema)
+    @blp.response(201, UserSchema, headers={"Location": LOCATION, "ETag": ETAG, "Idempotent-Replayed": REPLAYED})
+    @blp.idempotent_create
     def post(self, fields):
-        """Create a user with any role."""
+        """Create a user with any role. An Idempotency-Key makes a retry safe."""
+        admin_id = current_principal().user_id
         try:
-            return services.create_user(fields["username"], fields["email"], fields["password"],
-                                        fields["role"], actor_id=current_principal().user_id)
+            answer = services.create_user_answer(requested_key(f"user:{admin_id}", SECRET_FIELDS),
+                                                 fields["username"], fields["email"], fields["password"],
+                                                 fields["role"], actor_id=admin_id)
         except services.Conflict as error:
             conflict(error)
+        return answer.response()
 
 
 @blp.route("/users/<int:user_id>/")
 class UserDetail(MethodView):
     decorators = [admin_required]
 
-    @blp.response(200, UserSchema)
+    @blp.response(200, UserSchema, headers={"ETag": ETAG})
+    @blp.conditional_read
     def get(self, user_id):
-        return get_user_or_404(user_id)
+        """The user, with its version as ETag; If-None-Match with that ETag answers 304."""
+        return read_response(services.user_json(get_user_or_404(user_id)), "user", Preconditions.of(request))
 
     @blp.arguments(UserPatchSchema)
-    @blp.response(200, UserSchema)
+    @blp.response(200, UserSchema, headers={"ETag": ETAG})
+    @blp.conditional_write
     def patch(self, changes, user_id):
-        """Change username, email, password or is_active; a new password or deactivation revokes tokens."""
-        user = get_user_or_404(user_id)
+        """Change username, email, password or is_active; a new password or deactivation revokes tokens.
+        If-Match: only from that version."""
+        user = user_to_change_or_404(user_id)
         try:
-            return services.update_user(user, changes, actor_id=current_principal().user_id)
+            return user_response(services.update_user(user, changes, actor_id=current_principal().user_id))
         except services.Conflict as error:
             conflict(error)
 
     @blp.response(204)
+    @blp.conditional_write
     def delete(self, user_id):
-        """Deactivate the user (their tokens stop working); the account and its history stay."""
-        user = get_user_or_404(user_id)
+        """Deactivate the user (their tokens stop working); the account and its history stay.
+        If-Match: only at that version."""
+        user = user_to_change_or_404(user_id)
         try:
             services.deactivate_user(user, actor_id=current_principal().user_id)
         except services.Conflict as error:
@@ -173,12 +208,13 @@ class UserRole(MethodView):
     decorators = [admin_required]
 
     @blp.arguments(RoleSchema)
-    @blp.response(200, UserSchema)
+    @blp.response(200, UserSchema, headers={"ETag": ETAG})
+    @blp.conditional_write
     def put(self, fields, user_id):
-        """Make the user an admin or a user; their existing tokens are revoked."""
-        user = get_user_or_404(user_id)
+        """Make the user an admin or a user; their existing tokens are revoked. If-Match: only from that version."""
+        user = user_to_change_or_404(user_id)
         try:
-            return services.change_role(user, fields["role"], actor_id=current_principal().user_id)
+            return user_response(services.change_role(user, fields["role"], actor_id=current_principal().user_id))
         except services.Conflict as error:
             conflict(error)
 

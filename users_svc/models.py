@@ -1,4 +1,4 @@
-"""users_svc tables: users, revoked tokens, recent login failures (plus the shared outbox)."""
+"""users_svc tables: users, revoked tokens, recent login failures (plus the shared outbox and idempotency keys)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskwire_common.db import Model
+from taskwire_common.idempotency_store import IdempotencyRecord  # noqa: F401  (part of this database's schema)
 from taskwire_common.outbox import OutboxEvent  # noqa: F401  (part of this database's schema)
 
 ROLES = ("admin", "user")

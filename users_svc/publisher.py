@@ -1,8 +1,10 @@
-"""`python -m users_svc.publisher`: publishes users_svc's outbox (revocations, user events) to RabbitMQ."""
+"""`python -m users_svc.publisher`: publishes users_svc's outbox (revocations, user events) to RabbitMQ;
+purges expired idempotency keys."""
 from broker import topology
+from taskwire_common.idempotency_store import PURGE_EXPIRED_KEYS
 from taskwire_common.outbox_publisher import main
 
 from .config import load_settings
 
 if __name__ == "__main__":
-    main(load_settings(), topology)
+    main(load_settings(), topology, housekeeping=[PURGE_EXPIRED_KEYS])

@@ -42,6 +42,8 @@ class UserSchema(ma.Schema):
     is_superuser = ma.fields.Boolean(dump_only=True)
     date_joined = ma.fields.DateTime(dump_only=True)
     last_login = ma.fields.DateTime(dump_only=True, allow_none=True)
+    version = ma.fields.Integer(dump_only=True, metadata={
+        "description": "1 when created, one more with every change; the ETag"})
 
 
 class LoginSchema(ma.Schema):

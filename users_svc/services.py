@@ -6,13 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 from sqlalchemy import Row, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
 
 from taskwire_common import contracts
 from taskwire_common.auth import Principal
+from taskwire_common.conditional import PreconditionFailed, Preconditions, etag
 from taskwire_common.db import db
+from taskwire_common.idempotency import Answer, RequestKey
+from taskwire_common.idempotency_store import answer_once
 from taskwire_common.outbox import Change, PendingEvent, write_with_events
 from taskwire_common.requestid import current_request_id
 
@@ -39,8 +43,8 @@ UNIQUE_INDEX_FIELDS = {"uq_users_username_lower": "username", "uq_users_email_lo
 
 def write(change: Change, events: Sequence[PendingEvent | contracts.Event]) -> Sequence[Row[*tuple[Any, ...]]]:
     """Every write of users_svc that publishes: the change and its events as one statement in the
-    request's transaction, then the commit. A unique index lost to a concurrent request is a 409
-    like the check before it."""
+    request's transaction (the caller commits). A unique index lost to a concurrent request is a
+    409 like the check before it."""
     try:
         rows = write_with_events(db.session.connection(), change, events)
     except IntegrityError as error:
@@ -49,7 +53,6 @@ def write(change: Change, events: Sequence[PendingEvent | contracts.Event]) -> S
         if field is None:
             raise
         raise Conflict(field, f"A user with that {field} already exists.") from None
-    db.session.commit()
     return rows
 
 
@@ -95,6 +98,7 @@ def revoke_token(principal: Principal) -> None:
                                                   "expires_at": revoked.excluded.expires_at})
     write(revoked.returning(RevokedToken.jti), [contracts.token_revoked(
         principal.user_id, jti=principal.jti, expires_at=principal.expires_at, request_id=current_request_id())])
+    db.session.commit()
 
 
 def is_revoked(principal: Principal) -> bool:
@@ -132,6 +136,16 @@ def directory_snapshot() -> dict:
                        "is_active": user.is_active, "version": user.version} for user in users]}
 
 
+def user_to_change(user_id: int, preconditions: Preconditions) -> User | None:
+    """The user, its row locked until the commit, for a change the caller's preconditions allow
+    (PreconditionFailed otherwise); None when there is no such user."""
+    user = db.session.execute(select(User).where(User.id == user_id).with_for_update()
+                              .execution_options(populate_existing=True)).scalar_one_or_none()
+    if user is not None and not preconditions.allow_write(user.version):
+        raise PreconditionFailed("user", user_json(user))
+    return user
+
+
 def ensure_unique(username: str | None, email: str | None, exclude_id: int | None = None) -> None:
     for column, value, name in ((User.username, username, "username"), (User.email, email, "email")):
         if value is None:
@@ -145,7 +159,8 @@ def ensure_unique(username: str | None, email: str | None, exclude_id: int | Non
 
 def create_user(username: str, email: str, password: str, role: str = "user",
                 actor_id: int | None = None, is_superuser: bool = False) -> User:
-    """Insert the user and its `user.created`; the id and version come from PostgreSQL into the event."""
+    """Insert the user and its `user.created` in the session's transaction (the caller commits);
+    the id and version come from PostgreSQL into the event."""
     ensure_unique(username, email)
     values = {"username": username, "email": email, "password_hash": hash_password(password), "role": role,
               "is_superuser": is_superuser, "is_active": True, "token_version": 0, "version": 1,
@@ -155,8 +170,28 @@ def create_user(username: str, email: str, password: str, role: str = "user",
     filled = PendingEvent(event, from_row={"data.user.id": "id", "data.version": "version"})
     [(user_id, _version)] = write(insert(User).values(values).returning(User.id, User.version), [filled])
     created = db.session.get(User, user_id)
-    assert created is not None  # committed just now
+    assert created is not None  # written just now, in this transaction
     return created
+
+
+def create_user_answer(key: RequestKey | None, username: str, email: str, password: str, role: str = "user",
+                       actor_id: int | None = None) -> Answer:
+    """Create the user and commit, answering 201 with its JSON, ETag and Location; once per Idempotency-Key.
+
+    The password is no part of the key's fingerprint (see `requested_key`), so a replay must prove it
+    the slow way: it is checked against the created user's password hash, and any other password
+    makes the retry a different request (422).
+    """
+    def create() -> Answer:
+        user = create_user(username, email, password, role, actor_id)
+        return Answer(201, orjson.dumps(user_json(user)),
+                      {"Location": f"/api/auth/users/{user.id}/", "ETag": etag(user.version)})
+
+    def same_password(stored: Answer) -> bool:
+        user = db.session.get(User, orjson.loads(stored.body)["id"])
+        return user is not None and verify_password(user.password_hash, password)
+
+    return answer_once(key, create, confirm=same_password)
 
 
 def list_users(role: str | None = None, is_active: bool | None = None, q: str | None = None):
@@ -225,18 +260,21 @@ def write_user_change(user: User, values: dict, revoke: bool, actor_id: int | No
         values["version"] = User.version + 1
         events.append(PendingEvent(contracts.user_updated(after, user.version + 1, changes, actor_id,
                                                           current_request_id()),
-                                   from_row={"data.version": "version"}))
+                                   from_row={"data.version": "version", "data.user.version": "version"}))
     if not values:
         return
     write(update(User).where(User.id == user.id).values(values)
           .returning(User.id, User.version, User.token_version), events)
+    db.session.commit()
 
 
 def ensure_superuser(username: str, email: str, password: str) -> tuple[User, bool]:
     """Create an admin, or make the existing user an active admin with this password. Idempotent."""
     user = find_user_by_username(username)
     if user is None:
-        return create_user(username, email, password, role="admin", is_superuser=True), True
+        created = create_user(username, email, password, role="admin", is_superuser=True)
+        db.session.commit()
+        return created, True
     values: dict[str, Any] = {"role": "admin", "is_active": True, "is_superuser": True}
     if email:
         ensure_unique(None, email, exclude_id=user.id)

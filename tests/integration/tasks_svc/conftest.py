@@ -17,7 +17,7 @@ from tests.integration.users_svc.conftest import (  # noqa: F401
 )
 from tests.support import make_token
 
-TASKS_TABLES = "tasks, directory_users, outbox_events"
+TASKS_TABLES = "tasks, directory_users, outbox_events, idempotency_keys"
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import pytest
 from tests.support import bearer
 
 TASK_FIELDS = {"id", "title", "description", "priority", "status", "due_date", "assigned_user", "created_by",
-               "created_at", "updated_at"}
+               "created_at", "updated_at", "version"}
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from sqlalchemy import text
 from taskwire_common.db import db
 from tests.integration.support import emptied, migrated_app
 
-USERS_TABLES = "users, revoked_tokens, login_failures, outbox_events"
+USERS_TABLES = "users, revoked_tokens, login_failures, outbox_events, idempotency_keys"
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +33,7 @@ def make_user(users_app):
     def make(username="ann", password="password-1", role="user", email=None):
         with users_app.app_context():
             user = services.create_user(username, email or f"{username}@example.com", password, role)
+            db.session.commit()
             return user.id
 
     return make

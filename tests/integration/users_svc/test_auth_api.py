@@ -19,7 +19,7 @@ def test_login_returns_a_token_and_the_user_without_the_password_hash(client, ma
     assert set(body) == {"token", "token_type", "expires_in", "user"}
     assert body["token_type"] == "Bearer" and body["expires_in"] > 0
     assert set(body["user"]) == {"id", "username", "email", "role", "is_active", "is_staff",
-                                 "is_superuser", "date_joined", "last_login"}
+                                 "is_superuser", "date_joined", "last_login", "version"}
     assert body["user"]["last_login"] is not None
     assert "argon2" not in response.get_data(as_text=True)
 
