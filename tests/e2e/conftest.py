@@ -1,13 +1,16 @@
 """End-to-end fixtures: the whole test-profile stack, started once per session."""
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import requests
+from playwright.sync_api import sync_playwright
 
 from harness import api
 from harness.amqp import Tap
 from harness.ws import LiveFeed
+from tests.e2e.console import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 from tests.e2e.support import ADMIN_EMAIL, PROFILE, STACK, log_in, task_tap_url
 from tests.support import wait_for
 
@@ -103,3 +106,36 @@ def open_feed(gateway):
     yield open_
     for feed in feeds:
         feed.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-infra.sh as root (apt-get install chromium)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_console(browser, gateway, request):
+    """Open the console in a fresh browser context (its own sessionStorage: a separate person)."""
+    contexts, errors = [], []
+
+    def open_(viewport=None):
+        context = browser.new_context(base_url=gateway, viewport=viewport or {"width": 1280, "height": 800})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto("/")
+        return page
+
+    yield open_
+    for index, context in enumerate(contexts):
+        for page in context.pages:  # what each window showed at the end, for a failing run above all
+            page.screenshot(path=ARTIFACTS / f"{request.node.name}-{index}-final.png", full_page=True)
+        context.close()
+    assert not errors, f"JavaScript errors in the console: {errors}"

@@ -1,100 +1,13 @@
 """The web console in headless Chromium (Playwright): sign-in, tasks, the live board, notifications, admin."""
 import re
 import uuid
-from pathlib import Path
 
-import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.e2e.support import PROFILE, REPO, log_in, supervisorctl
+from tests.e2e.console import LIVE_WITHIN_MS, PHONE, card, create_task_in_form, row, search, sign_in, snapshot, title
+from tests.e2e.support import PROFILE, log_in, supervisorctl
 from tests.support import bearer, wait_for
-
-CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/ensure-infra.sh); Playwright downloads no browser
-# What works as root on a machine with no network beyond localhost.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = REPO / "var" / "test" / "artifacts"
-LIVE_WITHIN_MS = 1000  # a change made elsewhere shows without reload within a second
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-infra.sh as root (apt-get install chromium)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def open_console(browser, gateway, request):
-    """Open the console in a fresh browser context (its own sessionStorage: a separate person)."""
-    contexts, errors = [], []
-
-    def open_(viewport=None):
-        context = browser.new_context(base_url=gateway, viewport=viewport or {"width": 1280, "height": 800})
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto("/")
-        return page
-
-    yield open_
-    for index, context in enumerate(contexts):
-        for page in context.pages:  # what each window showed at the end, for a failing run above all
-            page.screenshot(path=ARTIFACTS / f"{request.node.name}-{index}-final.png", full_page=True)
-        context.close()
-    assert not errors, f"JavaScript errors in the console: {errors}"
-
-
-def snapshot(page, name):
-    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-
-
-def sign_in(page, username, password):
-    form = page.locator("#signin-form")
-    form.get_by_label("Username").fill(username)
-    form.get_by_label("Password").fill(password)
-    form.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
-
-
-def create_task_in_form(page, title, **fields):
-    page.get_by_role("button", name="New task").first.click()
-    dialog = page.get_by_role("dialog", name="New task")
-    dialog.get_by_label("Title").fill(title)
-    if "priority" in fields:
-        dialog.get_by_label("Priority").select_option(fields["priority"])
-    if "due_date" in fields:
-        dialog.get_by_label("Due date").fill(fields["due_date"])
-    if "assignee" in fields:
-        dialog.get_by_label("Assignee").select_option(label=fields["assignee"])
-    with page.expect_response(lambda r: r.url.endswith("/api/tasks/") and r.request.method == "POST") as created:
-        dialog.get_by_role("button", name="Save").click()
-    return created.value
-
-
-def row(page, title):
-    return page.locator("#task-table tbody tr", has_text=title)
-
-
-def card(page, title):
-    return page.locator(".card-task", has_text=title)
-
-
-def search(page, text):
-    """Narrow the views to one test's tasks: an admin sees every task in the database, over many pages."""
-    with page.expect_response(lambda r: "/api/tasks/?" in r.url and "q=" in r.url):
-        page.get_by_label("Search").fill(text)
-
-
-def title():
-    return f"Console {uuid.uuid4().hex[:8]}"
 
 
 def test_console_is_served_at_the_gateway_root_with_security_headers(gateway):

@@ -1,6 +1,6 @@
 /** The board: one column per status; dragging a card (or its Move menu, for keyboards and phones) PATCHes its status. */
 import { $, h } from './dom.js';
-import { STATUSES, listColumn, personName, priorityLabel } from './tasks.js';
+import { STATUSES, listColumn, personName, priorityLabel, showing, shown } from './tasks.js';
 
 let moveTask = async () => {};
 let openEditor = () => {};
@@ -28,17 +28,18 @@ function column(status, label) {
   section.addEventListener('drop', (event) => {
     event.preventDefault();
     section.classList.remove('drop-target');
-    const id = Number(event.dataTransfer.getData('text/x-task-id'));
-    const card = document.querySelector(`.card-task[data-task-id="${id}"]`);
-    if (!id || card?.dataset.status === status) return;
+    const task = shown.get(Number(event.dataTransfer.getData('text/x-task-id')));
+    const card = document.querySelector(`.card-task[data-task-id="${task?.id}"]`);
+    if (!task || task.status === status) return;
     if (card) list.prepend(card);  // at once; the feed or a re-fetch puts it in its final place
-    moveTask(id, status);
+    moveTask(task, status);
   });
   return section;
 }
 
 export async function renderBoard() {
   const results = await Promise.all(STATUSES.map(([status]) => listColumn(status)));
+  showing(results.flatMap(({ data }) => data));
   STATUSES.forEach(([status], index) => {
     const { data: tasks, total } = results[index];
     const section = $(`#board .column[data-status="${status}"]`);
@@ -51,7 +52,7 @@ export async function renderBoard() {
 function card(task) {
   const move = h('select', { 'aria-label': `Move to, for ‘${task.title}’`, className: 'move' },
     ...STATUSES.map(([value, label]) => h('option', { value, selected: value === task.status }, label)));
-  move.addEventListener('change', () => moveTask(task.id, move.value));
+  move.addEventListener('change', () => moveTask(task, move.value));
   const item = h('li', {
     className: `card-task priority-${task.priority}`, draggable: 'true',
     dataset: { taskId: task.id, status: task.status },

@@ -2,6 +2,7 @@
 import { onSessionLost } from './api.js';
 import { announceNotification, announceTaskUpdate, noteOwnChange } from './announcer.js';
 import { setUpBoard, renderBoard } from './board.js';
+import { changeTask } from './conflict.js';
 import { $, $$, debounce } from './dom.js';
 import { formValues, showErrors, clearErrors } from './forms.js';
 import { LiveFeed } from './live.js';
@@ -9,7 +10,7 @@ import { closePanel, notificationArrived, refreshUnreadCount, setUpNotifications
 import { forget, isAdmin, restore, session, signIn, signOut, signUp } from './session.js';
 import { setUpTable, renderTable } from './table.js';
 import { openTaskForm, setUpTaskForm } from './task-form.js';
-import { loadPeople, people, updateTask, view } from './tasks.js';
+import { loadPeople, newsOf, people, view } from './tasks.js';
 import { toast } from './toast.js';
 import { renderUsers, setUpUsers } from './users.js';
 
@@ -53,8 +54,11 @@ function showView() {
 
 function onFeedMessage(message) {
   if (message.type === 'task_update') {
+    const news = newsOf(message);
+    if (news === 'stale') return;  // older than the row on screen: a late or repeated delivery
     announceTaskUpdate(message);
-    if (currentView() !== 'users') refreshSoon();  // (re-rendering users would disarm a pending confirm)
+    // 'shown': a re-fetch already brought it. (Re-rendering users would disarm a pending confirm.)
+    if (news === 'new' && currentView() !== 'users') refreshSoon();
   } else if (message.type === 'notification') {
     announceNotification(message.notification);
     notificationArrived().catch(() => {});
@@ -151,10 +155,11 @@ function setUpFilters() {
   $('#f-q').addEventListener('input', debounce(apply, 300));
 }
 
-async function moveTask(id, status) {
-  noteOwnChange(id);
+async function moveTask(task, status) {
+  noteOwnChange(task.id);
   try {
-    await updateTask(id, { status });
+    const { task: now, applied } = await changeTask(task, { status });
+    if (!applied) toast(`Your move of ‘${now.title}’ was discarded`);
   } catch (error) {
     toast(error.message, { kind: 'error' });
   }

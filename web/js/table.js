@@ -1,6 +1,6 @@
 /** The table view: sortable columns (the API's `ordering`), and pages from X-Total-Count and Link. */
 import { $, $$, h } from './dom.js';
-import { PAGE_SIZE, listTasks, personName, priorityLabel, statusLabel, view } from './tasks.js';
+import { PAGE_SIZE, listTasks, personName, priorityLabel, showing, statusLabel, view } from './tasks.js';
 
 let openEditor = () => {};
 
@@ -21,6 +21,7 @@ export function setUpTable({ onEdit, onChange }) {
 
 export async function renderTable() {
   const { data: tasks, total, links } = await listTasks();
+  showing(tasks);
   const body = $('#task-table tbody');
   body.replaceChildren(...tasks.map(taskRow));
   if (!tasks.length) {

@@ -1,8 +1,9 @@
 /** Create, edit and delete a task in a dialog; the API's validation errors appear at their fields. */
+import { changeTask, removeTask } from './conflict.js';
 import { $, h } from './dom.js';
 import { clearErrors, formValues, showErrors } from './forms.js';
 import { isAdmin } from './session.js';
-import { createTask, deleteTask, people, updateTask } from './tasks.js';
+import { createTask, people } from './tasks.js';
 
 const dialog = () => $('#task-dialog');
 const form = () => $('#task-form');
@@ -61,11 +62,27 @@ function body() {
   return fields;
 }
 
+/** The fields the user changed from the task as opened: only those are sent, and re-applied after a conflict. */
+function changedFields(task, fields) {
+  return Object.fromEntries(Object.entries(fields).filter(([name, value]) => value !== (task[name] ?? null)));
+}
+
 async function save() {
   try {
-    const { data } = editing ? await updateTask(editing.id, body()) : await createTask(body());
+    if (!editing) {
+      const { data } = await createTask(body());  // retried with one Idempotency-Key: never two tasks
+      dialog().close();
+      afterSave(data, 'created');
+      return;
+    }
+    const changes = changedFields(editing, body());
+    if (!Object.keys(changes).length) {
+      dialog().close();
+      return;
+    }
+    const { task, applied } = await changeTask(editing, changes);
     dialog().close();
-    afterSave(data, editing ? 'updated' : 'created');
+    afterSave(task, applied ? 'updated' : 'left as it is: your change was discarded');
   } catch (error) {
     showErrors(form(), error);
   }
@@ -80,9 +97,9 @@ async function confirmDelete(event) {
     return;
   }
   try {
-    await deleteTask(editing.id);
+    const deleted = await removeTask(editing);
     dialog().close();
-    afterSave(editing, 'deleted');
+    afterSave(editing, deleted ? 'deleted' : 'kept');
   } catch (error) {
     showErrors(form(), error);
   }

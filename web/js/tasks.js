@@ -1,5 +1,5 @@
 /** Tasks as the API knows them, the filters the views share, and the people a task can be assigned to. */
-import { api } from './api.js';
+import { api, createOnce, ifMatch } from './api.js';
 import { isAdmin, session } from './session.js';
 
 export const STATUSES = [['todo', 'To do'], ['in_progress', 'In progress'], ['completed', 'Completed']];
@@ -28,9 +28,31 @@ export async function listColumn(status) {
   });
 }
 
-export const createTask = (fields) => api.post('/api/tasks/', fields);
-export const updateTask = (id, fields) => api.patch(`/api/tasks/${id}/`, fields);
-export const deleteTask = (id) => api.delete(`/api/tasks/${id}/`);
+export const createTask = (fields) => createOnce('/api/tasks/', fields);
+/** Changes made from this copy of the task: a 412 if someone else changed it first (see conflict.js). */
+export const updateTask = (task, fields) => api.patch(`/api/tasks/${task.id}/`, fields, ifMatch(task));
+export const deleteTask = (task) => api.delete(`/api/tasks/${task.id}/`, ifMatch(task));
+
+/** The tasks on screen by id, as last fetched: what an edit starts from, and what a live event is held against. */
+export const shown = new Map();
+
+export function showing(tasks) {
+  shown.clear();
+  for (const task of tasks) shown.set(task.id, task);
+}
+
+/**
+ * What a live task event means for the screen: 'stale' when it is older than the row shown (a late or
+ * repeated delivery: ignore it), 'shown' when the row already shows it (our own re-fetch was faster), 'new'.
+ */
+export function newsOf(message) {
+  const held = shown.get(message.task?.id);
+  if (!held || typeof message.task.version !== 'number') return 'new';
+  if (message.task.version < held.version) return 'stale';
+  // A delete carries the task as it was: the same version as the row, and still news.
+  if (message.task.version === held.version && message.action !== 'task_deleted') return 'shown';
+  return 'new';
+}
 
 /** Users by id, for names in the views and the admin's assignee picker (a user only ever sees their own tasks). */
 export const people = new Map();

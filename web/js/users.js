@@ -1,5 +1,5 @@
 /** Admin: the users page (create, change role, deactivate). */
-import { api } from './api.js';
+import { api, createOnce, ifMatch } from './api.js';
 import { $, h } from './dom.js';
 import { clearErrors, formValues, showErrors } from './forms.js';
 import { session } from './session.js';
@@ -50,7 +50,7 @@ async function createUser(event) {
   event.preventDefault();
   const form = event.currentTarget;
   try {
-    const { data } = await api.post('/api/auth/users/', formValues(form));
+    const { data } = await createOnce('/api/auth/users/', formValues(form));
     form.reset();
     clearErrors(form);
     toast(`User ${data.username} created`);
@@ -62,10 +62,10 @@ async function createUser(event) {
 
 async function changeRole(user, select) {
   try {
-    await api.put(`/api/auth/users/${user.id}/role/`, { role: select.value });
+    await api.put(`/api/auth/users/${user.id}/role/`, { role: select.value }, ifMatch(user));
     toast(`${user.username} is now ${select.value === 'admin' ? 'an admin' : 'a user'}`);
   } catch (error) {
-    toast(error.message, { kind: 'error' });  // e.g. 409: the last active admin
+    toast(staleOr(error, user), { kind: 'error' });  // e.g. 409: the last active admin
   }
   await changed();
 }
@@ -79,10 +79,16 @@ async function deactivateUser(user, button) {
     return;
   }
   try {
-    await api.delete(`/api/auth/users/${user.id}/`);
+    await api.delete(`/api/auth/users/${user.id}/`, ifMatch(user));
     toast(`${user.username} deactivated`);
   } catch (error) {
-    toast(error.message, { kind: 'error' });
+    toast(staleOr(error, user), { kind: 'error' });
   }
   await changed();
+}
+
+/** A 412 means another admin changed the user first: nothing was done, and the list is re-read below. */
+function staleOr(error, user) {
+  if (error.status !== 412) return error.message;
+  return `${user.username} was changed by someone else meanwhile; nothing was done. Check and try again.`;
 }
