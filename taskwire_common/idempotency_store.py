@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import DateTime, Index, SmallInteger, String, Text, select, text
+from sqlalchemy import DateTime, Index, SmallInteger, String, Text, bindparam, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
@@ -41,6 +40,18 @@ class IdempotencyRecord(Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
     __table_args__ = (Index("ix_idempotency_keys_expires_at", "expires_at"),)
+
+
+# Built once: the three statements of a keyed create (compiled once, like the services' hot writes).
+_RECORD = IdempotencyRecord.__table__.c
+_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
+_LIVE_ANSWER = select(_RECORD.fingerprint, _RECORD.status, _RECORD.body, _RECORD.headers).where(
+    _RECORD.caller == bindparam("caller"), _RECORD.key == bindparam("key"), _RECORD.expires_at > bindparam("now"))
+_STORED = ("fingerprint", "status", "body", "headers", "created_at", "expires_at")
+_upsert = insert(IdempotencyRecord).values({name: bindparam(name) for name in ("caller", "key", *_STORED)})
+# An expired record of the same key, not yet purged, gives way to the new answer.
+_REMEMBER = _upsert.on_conflict_do_update(index_elements=["caller", "key"],
+                                          set_={name: _upsert.excluded[name] for name in _STORED})
 
 
 def answer_once(key: RequestKey | None, create: Callable[[], Answer],
@@ -74,15 +85,9 @@ def _claim(connection: Connection, key: RequestKey, now: datetime) -> Answer | N
     """Take the key's lock for this transaction (KeyInFlight if another request holds it), then read
     its live answer. Two statements: the second one's snapshot sees what a request that held the lock
     just before committed."""
-    locked = connection.execute(text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))"),
-                                {"name": f"idempotency {key.caller} {key.key}"}).scalar_one()
-    if not locked:
+    if not connection.execute(_LOCK, {"name": f"idempotency {key.caller} {key.key}"}).scalar_one():
         raise KeyInFlight()
-    record = IdempotencyRecord.__table__.c
-    row = connection.execute(
-        select(record.fingerprint, record.status, record.body, record.headers)
-        .where(record.caller == key.caller, record.key == key.key, record.expires_at > now)
-    ).one_or_none()
+    row = connection.execute(_LIVE_ANSWER, {"caller": key.caller, "key": key.key, "now": now}).one_or_none()
     if row is None:
         return None
     if row.fingerprint != key.fingerprint:
@@ -91,11 +96,6 @@ def _claim(connection: Connection, key: RequestKey, now: datetime) -> Answer | N
 
 
 def _remember(connection: Connection, key: RequestKey, answer: Answer, now: datetime) -> None:
-    """Store the answer; an expired record of the same key (not yet purged) gives way to it."""
-    values: dict[str, Any] = {"caller": key.caller, "key": key.key, "fingerprint": key.fingerprint,
-                              "status": answer.status, "body": answer.body.decode(),
-                              "headers": dict(answer.headers), "created_at": now, "expires_at": now + KEY_TTL}
-    statement = insert(IdempotencyRecord).values(values)
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=["caller", "key"],
-        set_={name: statement.excluded[name] for name in values if name not in ("caller", "key")}))
+    connection.execute(_REMEMBER, {"caller": key.caller, "key": key.key, "fingerprint": key.fingerprint,
+                                   "status": answer.status, "body": answer.body.decode(),
+                                   "headers": dict(answer.headers), "created_at": now, "expires_at": now + KEY_TTL})
