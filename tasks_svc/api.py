@@ -8,10 +8,10 @@ from flask import Response, request
 from flask.views import MethodView
 from webargs.flaskparser import abort  # what flask_smorest re-exports as abort, there without its types (NoReturn)
 
-from taskwire_common.auth import Principal, current_principal, login_required
+from taskwire_common.auth import current_principal, login_required
 from taskwire_common.blueprint import ETAG, LOCATION, REPLAYED, Blueprint
 from taskwire_common.conditional import Preconditions, read_response, resource_response
-from taskwire_common.idempotency import requested_key
+from taskwire_common.idempotency import requested_key, signed_in_caller
 from taskwire_common.pagination import fetch_rows_page, pagination_headers
 
 from . import services
@@ -29,10 +29,6 @@ def refused(error: Exception):
     if isinstance(error, services.Forbidden):
         abort(403, message=str(error))
     abort(400, message=str(error), errors={"assigned_user": [str(error)]})
-
-
-def idempotency_caller(principal: Principal) -> str:
-    return f"user:{principal.user_id}"
 
 
 @blp.route("/")
@@ -58,7 +54,7 @@ class Tasks(MethodView):
         """Create a task; a user's task is assigned to them. An Idempotency-Key makes a retry safe."""
         principal = current_principal()
         try:
-            answer = services.create_task(principal, fields, requested_key(idempotency_caller(principal)))
+            answer = services.create_task(principal, fields, requested_key(signed_in_caller(principal.user_id)))
         except (services.Forbidden, services.InvalidAssignee) as error:
             refused(error)
         return answer.response()

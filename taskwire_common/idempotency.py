@@ -28,6 +28,11 @@ VALID_KEY = re.compile(VALID_KEY_PATTERN)
 ANONYMOUS = "anonymous"  # the caller of an unauthenticated create (self sign-up)
 
 
+def signed_in_caller(user_id: int) -> str:
+    """Whose keys these are, for a signed-in caller: one user's key never replays to another."""
+    return f"user:{user_id}"
+
+
 class InvalidKey(BadRequest):
     def __init__(self) -> None:
         super().__init__()

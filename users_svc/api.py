@@ -10,7 +10,7 @@ from taskwire_common.auth import admin_required, current_principal, login_requir
 from taskwire_common.blueprint import ETAG, LOCATION, REPLAYED, Blueprint
 from taskwire_common.conditional import Preconditions, read_response, resource_response
 from taskwire_common.db import db
-from taskwire_common.idempotency import ANONYMOUS, Answer, requested_key
+from taskwire_common.idempotency import ANONYMOUS, Answer, requested_key, signed_in_caller
 from taskwire_common.pagination import fetch_page, pagination_headers
 
 from . import services
@@ -161,7 +161,7 @@ class Users(MethodView):
         """Create a user with any role. An Idempotency-Key makes a retry safe."""
         admin_id = current_principal().user_id
         try:
-            answer = services.create_user_answer(requested_key(f"user:{admin_id}", SECRET_FIELDS),
+            answer = services.create_user_answer(requested_key(signed_in_caller(admin_id), SECRET_FIELDS),
                                                  fields["username"], fields["email"], fields["password"],
                                                  fields["role"], actor_id=admin_id)
         except services.Conflict as error:
