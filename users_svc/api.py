@@ -38,6 +38,15 @@ def settings():
     return current_app.config["TASKWIRE_SETTINGS"]
 
 
+def login_throttle() -> LoginThrottle:
+    s = settings()
+    return LoginThrottle(s.login_max_failures, s.login_max_failures_per_address, s.login_throttle_seconds)
+
+
+def throttled(error: LoginThrottled):
+    abort(429, message="Too many failed logins; try again later.", headers={"Retry-After": str(error.retry_after)})
+
+
 def token_response(user: User) -> dict:
     token, expires_in = issue_token(user, settings().jwt)
     return {"token": token, "token_type": "Bearer", "expires_in": expires_in, "user": user}
@@ -75,15 +84,11 @@ class Login(MethodView):
     @blp.response(200, TokenSchema)
     def post(self, credentials):
         """Exchange a username and password for a token."""
-        s = settings()
-        throttle = LoginThrottle(s.login_max_failures, s.login_max_failures_per_address,
-                                 s.login_throttle_seconds)
         try:
             user = services.log_in(credentials["username"], credentials["password"],
-                                   request.remote_addr or "unknown", throttle)
-        except LoginThrottled as exc:
-            abort(429, message="Too many failed logins; try again later.",
-                  headers={"Retry-After": str(exc.retry_after)})
+                                   request.remote_addr or "unknown", login_throttle())
+        except LoginThrottled as error:
+            throttled(error)
         except services.InvalidCredentials:
             abort(401, message="Unable to log in with the provided credentials.")
         return token_response(user)
@@ -134,9 +139,12 @@ class Register(MethodView):
             abort(403, message="Registration is closed.")
         try:
             answer = services.create_user_answer(requested_key(ANONYMOUS, SECRET_FIELDS), fields["username"],
-                                                 fields["email"], fields["password"])
+                                                 fields["email"], fields["password"], throttle=login_throttle(),
+                                                 address=request.remote_addr or "unknown")
         except services.Conflict as error:
             conflict(error)
+        except LoginThrottled as error:  # a replay proves its password like a login
+            throttled(error)
         created = orjson.loads(answer.body)
         token = TokenSchema().dump(token_response(get_user_or_404(created["id"])))
         return Answer(answer.status, orjson.dumps({**token, "user": created}), replayed=answer.replayed).response()

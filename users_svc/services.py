@@ -175,12 +175,14 @@ def create_user(username: str, email: str, password: str, role: str = "user",
 
 
 def create_user_answer(key: RequestKey | None, username: str, email: str, password: str, role: str = "user",
-                       actor_id: int | None = None) -> Answer:
+                       actor_id: int | None = None, throttle: LoginThrottle | None = None, address: str = ""
+                       ) -> Answer:
     """Create the user and commit, answering 201 with its JSON, ETag and Location; once per Idempotency-Key.
 
     The password is no part of the key's fingerprint (see `requested_key`), so a replay must prove it
     the slow way: it is checked against the created user's password hash, and any other password
-    makes the retry a different request (422).
+    makes the retry a different request (422). A sign-up's replay signs a token, so there that check
+    is throttled and counted like a login (`throttle`, for the client at `address`): LoginThrottled.
     """
     def create() -> Answer:
         user = create_user(username, email, password, role, actor_id)
@@ -188,8 +190,14 @@ def create_user_answer(key: RequestKey | None, username: str, email: str, passwo
                       {"Location": f"/api/auth/users/{user.id}/", "ETag": etag(user.version)})
 
     def same_password(stored: Answer) -> bool:
+        if throttle is not None:
+            throttle.check(username, address)
         user = db.session.get(User, orjson.loads(stored.body)["id"])
-        return user is not None and verify_password(user.password_hash, password)
+        matches = user is not None and verify_password(user.password_hash, password)
+        if not matches and throttle is not None:
+            throttle.record_failure(username, address)
+            db.session.commit()
+        return matches
 
     return answer_once(key, create, confirm=same_password)
 

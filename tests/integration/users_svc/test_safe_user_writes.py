@@ -35,6 +35,17 @@ def test_a_retried_registration_with_another_password_is_a_422(client, users_app
     assert count(users_app, "users") == 1
 
 
+def test_replaying_a_registration_with_guessed_passwords_is_throttled_like_logging_in(client):
+    """A replay signs a token, so guessing its password must cost what guessing at login costs."""
+    client.post(REGISTER, json=ANN, headers={"Idempotency-Key": "sign-up-5"})
+    guesses = [client.post(REGISTER, json={**ANN, "password": f"guess-{n}-long"},
+                           headers={"Idempotency-Key": "sign-up-5"}) for n in range(4)]
+    assert [guess.status_code for guess in guesses] == [422, 422, 422, 429]  # LOGIN_MAX_FAILURES is 3 here
+    assert int(guesses[-1].headers["Retry-After"]) > 0
+    assert client.post(REGISTER, json=ANN, headers={"Idempotency-Key": "sign-up-5"}).status_code == 429
+    assert client.post("/api/auth/login/", json={"username": "ann", "password": ANN["password"]}).status_code == 429
+
+
 def test_the_stored_key_holds_neither_the_password_nor_a_token(client, users_app):
     first = client.post(REGISTER, json=ANN, headers={"Idempotency-Key": "sign-up-3"})
     with users_app.app_context():
