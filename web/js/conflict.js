@@ -6,11 +6,11 @@
 import { $, h } from './dom.js';
 import { deleteTask, personName, priorityLabel, statusLabel, updateTask } from './tasks.js';
 
-const same = (value) => value ?? '—';
+const asIs = (value) => value ?? '—';
 const FIELDS = [
-  ['title', 'Title', same], ['description', 'Description', (value) => value || '—'],
+  ['title', 'Title', asIs], ['description', 'Description', (value) => value || '—'],
   ['status', 'Status', statusLabel], ['priority', 'Priority', priorityLabel],
-  ['due_date', 'Due date', same], ['assigned_user', 'Assignee', personName],
+  ['due_date', 'Due date', asIs], ['assigned_user', 'Assignee', personName],
 ];
 
 /** Change the task from the copy `base`; on a conflict, ask. Resolves to {task, applied}. */
