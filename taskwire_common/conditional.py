@@ -40,10 +40,6 @@ class Preconditions:
     def of(cls, request: Request) -> Preconditions:
         return cls(request.if_match, request.if_none_match)
 
-    @classmethod
-    def none(cls) -> Preconditions:
-        return cls(ETags(), ETags())
-
     def allow_write(self, version: int) -> bool:
         """For PUT, PATCH and DELETE: may the resource at `version` change?"""
         tag = str(version)

@@ -1,12 +1,14 @@
-"""Helpers every test layer imports: waiting for a condition, auth headers, tokens."""
+"""Helpers every test layer imports: waiting for a condition, requests sent at once, auth headers, tokens."""
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from harness.api import bearer
 from harness.wait import poll
 
-__all__ = ["bearer", "make_token", "wait_for"]
+__all__ = ["at_once", "bearer", "make_token", "wait_for"]
 
 
 def wait_for(condition, timeout: float = 5.0, interval: float = 0.02, message: str = "condition"):
@@ -15,6 +17,18 @@ def wait_for(condition, timeout: float = 5.0, interval: float = 0.02, message: s
     if not value:
         pytest.fail(f"timed out after {timeout} s waiting for {message}")
     return value
+
+
+def at_once(count: int, request):
+    """request(number) from `count` threads released together, for races; the answers in number order."""
+    start = threading.Barrier(count)
+
+    def send(number):
+        start.wait()
+        return request(number)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(send, range(count)))
 
 
 def make_token(user_id: int, username: str, role: str = "user", token_version: int = 0) -> str:

@@ -1,13 +1,11 @@
 """Nothing a user does is lost or doubled, through nginx: concurrent editors with If-Match, retried creates."""
 import random
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
 from tests.e2e.support import log_in, queue_backlog
-from tests.support import bearer, wait_for
+from tests.support import at_once, bearer, wait_for
 
 
 def admin_token(gateway, admin):
@@ -16,18 +14,6 @@ def admin_token(gateway, admin):
 
 def task_url(gateway, task_id):
     return f"{gateway}/api/tasks/{task_id}/"
-
-
-def at_once(count, request):
-    """`count` requests from as many threads, released together; their answers."""
-    start = threading.Barrier(count)
-
-    def send(number):
-        start.wait()
-        return request(number)
-
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(send, range(count)))
 
 
 def notifications_about(gateway, user, task_id):
@@ -131,8 +117,7 @@ def test_a_thousand_concurrent_conditional_edits_lose_and_double_nothing(gateway
                 assert answer.json()["current_version"] > read.json()["version"]
                 refused.append(mark)
 
-    with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(edit, range(clients)))
+    at_once(clients, edit)
     assert sum(map(len, acknowledged.values())) + len(refused) == clients * attempts_each
     assert refused, "no edit ever raced another: the test proved nothing"
     for task in tasks:

@@ -1,9 +1,7 @@
 """Versions, ETags and If-Match on a real PostgreSQL: no change is lost between two editors."""
-import threading
-
 import pytest
 
-from tests.support import bearer
+from tests.support import at_once, bearer
 
 
 @pytest.fixture
@@ -114,22 +112,6 @@ def test_a_stale_if_match_is_checked_before_the_assignment_rules(tasks_client, p
     assert response.status_code == 412
 
 
-def run_at_once(count, request):
-    """Send `count` requests from as many threads, released together; their answers in thread order."""
-    start, answers = threading.Barrier(count), [None] * count
-
-    def send(number):
-        start.wait()
-        answers[number] = request(number)
-
-    threads = [threading.Thread(target=send, args=(number,)) for number in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return answers
-
-
 def test_concurrent_patches_with_one_if_match_give_exactly_one_200_and_the_rest_412(
         tasks_db, admin, task, task_events):
     def patch(number):
@@ -137,7 +119,7 @@ def test_concurrent_patches_with_one_if_match_give_exactly_one_200_and_the_rest_
                                                 headers={**admin, "If-Match": '"1"'})
         return response.status_code, response.json
 
-    answers = run_at_once(12, patch)
+    answers = at_once(12, patch)
     winners = [body for status, body in answers if status == 200]
     assert sorted(status for status, _ in answers) == [200] + [412] * 11
     assert all(body["current"] == winners[0] for status, body in answers if status == 412)
@@ -151,7 +133,7 @@ def test_concurrent_patches_without_if_match_all_apply_one_after_the_other(tasks
         response = tasks_db.test_client().patch(url(task), json={"description": f"edit {number}"}, headers=admin)
         return response.status_code, response.json
 
-    answers = run_at_once(12, patch)
+    answers = at_once(12, patch)
     assert [status for status, _ in answers] == [200] * 12
     assert sorted(body["version"] for _, body in answers) == list(range(2, 14))
     updates = [event["data"] for event in task_events() if event["type"] == "task.updated"]

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from taskwire_common.db import db
 from tests.integration.support import TASKS_DATABASE_URL
-from tests.support import bearer, wait_for
+from tests.support import at_once, bearer, wait_for
 
 BODY = {"title": "Fix login", "priority": "high", "assigned_user": 2}
 
@@ -135,18 +135,11 @@ def test_a_retry_while_the_first_is_still_running_is_a_409(tasks_db, admin, task
 
 
 def test_twenty_concurrent_retries_make_one_task_and_identical_answers_or_409s(tasks_db, admin, task_events):
-    start, answers = threading.Barrier(20), []
-
-    def send():
-        start.wait()
+    def send(_number):
         response = post(tasks_db.test_client(), admin, "storm")
-        answers.append((response.status_code, response.data))
+        return response.status_code, response.data
 
-    threads = [threading.Thread(target=send) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    answers = at_once(20, send)
     created = {body for status, body in answers if status == 201}
     assert len(answers) == 20 and {status for status, _ in answers} <= {201, 409}
     assert len(created) == 1
