@@ -100,6 +100,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
         if parts.topology is None:
             raise ValueError(f"{settings.service} follows revocations through the broker: give it the topology")
         revocations, feed = follow_revocations(settings, parts.topology)
+        app.extensions["taskwire.revocations"] = revocations
         is_revoked = revocations.is_revoked
         checks["revocations"] = feed.health
         background.append(feed)

@@ -282,12 +282,17 @@ def read_user_event(event: Event) -> UserEvent:
 # -- WebSocket messages: what the relay sends a client for an event ------------------------------------
 
 
+# Every message from an event carries `cursor`: where it stands in the feed, which a client sends
+# back (`?since=`) to resume after it. Clients treat a cursor as opaque text.
+
+
 class TaskUpdateMessage(TypedDict):
     type: Literal["task_update"]
     action: str
     task: dict[str, Any]
     event_id: str
     occurred_at: str
+    cursor: str
 
 
 class NotificationMessage(TypedDict):
@@ -295,19 +300,43 @@ class NotificationMessage(TypedDict):
     notification: dict[str, Any]
     event_id: str
     occurred_at: str
+    cursor: str
 
 
-ClientMessage = TaskUpdateMessage | NotificationMessage
+class HelloMessage(TypedDict):
+    """The first message on every socket: the cursor this socket's messages follow, and whom it serves."""
+
+    type: Literal["hello"]
+    cursor: str
+    user: int
 
 
-def task_update_message(event: TaskEvent) -> TaskUpdateMessage:
+class ResyncMessage(TypedDict):
+    """The cursor sent back cannot be served (past retention, malformed, foreign): re-fetch, then follow `cursor`."""
+
+    type: Literal["resync_required"]
+    cursor: str
+
+
+ClientMessage = TaskUpdateMessage | NotificationMessage | HelloMessage | ResyncMessage
+
+
+def task_update_message(event: TaskEvent, cursor: str) -> TaskUpdateMessage:
     return {"type": "task_update", "action": TASK_ACTIONS[event.type], "task": event.task,
-            "event_id": event.id, "occurred_at": event.time}
+            "event_id": event.id, "occurred_at": event.time, "cursor": cursor}
 
 
-def notification_message(event: NotificationEvent) -> NotificationMessage:
+def notification_message(event: NotificationEvent, cursor: str) -> NotificationMessage:
     return {"type": "notification", "notification": event.notification, "event_id": event.id,
-            "occurred_at": event.time}
+            "occurred_at": event.time, "cursor": cursor}
+
+
+def hello_message(cursor: str, user_id: int) -> HelloMessage:
+    return {"type": "hello", "cursor": cursor, "user": user_id}
+
+
+def resync_message(cursor: str) -> ResyncMessage:
+    return {"type": "resync_required", "cursor": cursor}
 
 
 def encode_message(message: ClientMessage) -> str:

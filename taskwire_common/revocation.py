@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -33,6 +34,11 @@ class RevocationList:
         self._tokens: dict[str, float] = {}
         self._user_versions: dict[int, int] = {}
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[Revocation], None]] = []
+
+    def subscribe(self, listener: Callable[[Revocation], None]) -> None:
+        """Call listener(revocation) for every revocation applied from now on (events and snapshots)."""
+        self._listeners.append(listener)
 
     def is_revoked(self, principal: Principal) -> bool:
         with self._lock:
@@ -48,6 +54,8 @@ class RevocationList:
                 user_id, version = revocation.user_id, revocation.token_version
                 self._user_versions[user_id] = max(version, self._user_versions.get(user_id, 0))
             self._forget_expired()
+        for listener in self._listeners:
+            listener(revocation)
 
     def load_snapshot(self, snapshot: dict[str, Any]) -> None:
         """users_svc's snapshot: `tokens` and `users`, lists of entries shaped as a revocation's data."""

@@ -1,5 +1,7 @@
-"""Wires ws_relay: settings, the shared app factory (which follows revocations), the hub, its feed, the routes."""
+"""Wires ws_relay: settings, the shared app factory (which follows revocations), the hub, its feed reader, routes."""
 from __future__ import annotations
+
+import threading
 
 from flask import Flask
 
@@ -7,20 +9,23 @@ from broker import topology
 from taskwire_common.app_factory import ServiceParts, create_service_app
 
 from .config import RelaySettings, load_settings
-from .feed import EventFeed
+from .feed import FeedReader
 from .hub import Hub
 from .sockets import DormantReader, bp, sock
 
 
 def create_app(settings: RelaySettings | None = None) -> Flask:
     settings = settings or load_settings()
-    hub = Hub()
-    feed = EventFeed(hub, settings.amqp_url, topology)
+    hub = Hub(settings.history_size)
+    feed = FeedReader(hub, settings.amqp_url, topology, settings.feed_retention)
     app = create_service_app(__name__, settings, ServiceParts(
         title="Taskwire WebSocket relay", api_prefix="/ws", background=[feed], checks={"events": feed.health},
         topology=topology))
+    app.extensions["taskwire.revocations"].subscribe(hub.revoke)
     app.extensions["ws_relay.hub"] = hub
     app.extensions["ws_relay.feed"] = feed
+    # Resuming sockets reading the stream at once (cursors older than the history), per process.
+    app.extensions["ws_relay.replay_readers"] = threading.BoundedSemaphore(settings.replay_readers)
     # No ping_interval and no reader thread: each socket's one greenlet (SocketLoop) pings, sends and reads.
     app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": 64 * 1024, "thread_class": DormantReader}
     app.register_blueprint(bp)

@@ -1,8 +1,9 @@
-"""ws_relay settings: the common ones (no database) plus origins and the WebSocket timings and bounds."""
+"""ws_relay settings: the common ones (no database) plus origins, the WebSocket timings and bounds, and the feed's."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from broker.topology import FeedRetention
 from taskwire_common.settings import ServiceSettings, env_int, env_str, read_service_settings
 
 SERVICE = "ws_relay"
@@ -15,6 +16,9 @@ class RelaySettings(ServiceSettings):
     ping_interval_seconds: int = 25
     send_queue_size: int = 256
     send_timeout_seconds: int = 10
+    feed_retention: FeedRetention = field(default_factory=FeedRetention)
+    history_size: int = 10_000  # feed entries each relay process keeps in memory for resuming sockets
+    replay_readers: int = 4  # resuming sockets per process reading the stream at once (cursors older than that)
 
 
 def load_settings() -> RelaySettings:
@@ -25,4 +29,11 @@ def load_settings() -> RelaySettings:
         ping_interval_seconds=env_int("WS_PING_INTERVAL_SECONDS", 25),
         send_queue_size=env_int("WS_SEND_QUEUE_SIZE", 256),
         send_timeout_seconds=env_int("WS_SEND_TIMEOUT_SECONDS", 10),
+        feed_retention=FeedRetention(
+            max_age=env_str("FEED_MAX_AGE", FeedRetention.max_age),
+            max_bytes=env_int("FEED_MAX_BYTES", FeedRetention.max_bytes),
+            segment_bytes=env_int("FEED_SEGMENT_BYTES", FeedRetention.segment_bytes),
+        ),
+        history_size=env_int("WS_HISTORY_SIZE", 10_000),
+        replay_readers=env_int("WS_REPLAY_READERS", 4),
     )

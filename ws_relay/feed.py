@@ -1,38 +1,137 @@
-"""This relay process's own feed of events: an exclusive queue, consumed by one connection started after fork.
+"""This relay process's reader of the feed stream: it keeps the hub's history and fans every entry out live.
 
-The queue lives as long as the process's connection: the relay pushes what happens while
-clients are connected; a client that reconnects fetches the current state over HTTP. So that
-no connected client misses an event in silence, losing the feed closes every socket (1012),
-and while the feed is down new handshakes are refused (1013): a client connected is a client
-that gets every later event.
+Starting, it learns where the stream ends and reads the last `history_size` entries before
+that into the history; once it has read up to that end the hub is ready and sockets are
+served. The stream's first entry delivered from "last" marks the end: the reader first appends
+a mark of its own, so that even an empty stream has one.
+
+After a broker restart or a lost connection it reads on from the last entry it has, checking
+that the stream still holds that very entry; sockets stay open meanwhile and miss nothing, since
+what was published in between is in the stream. If the stream no longer holds it (the stream was
+deleted and made again, or retention overtook a long outage), the history is reset and every
+socket is closed (1012): their cursors name a feed that is gone, and they resume with
+`resync_required`.
 """
 from __future__ import annotations
 
-from taskwire_common.contracts import Event, MalformedEvent
-from taskwire_common.live_feed import LiveFeed
-from taskwire_common.messaging import Topology
+import logging
+import threading
+import time
 
+import pika
+import pika.exceptions
+
+from broker.topology import FeedRetention, declare_feed
+from taskwire_common.messaging import Topology, connection_parameters, run_reconnecting
+
+from .history import Cursor
 from .hub import SERVICE_RESTART, Hub
+from .stream import StreamConsumer, StreamReader, publish_mark
 
-ROUTING_KEYS = ("task.*", "notification.*", "auth.*")
+log = logging.getLogger(__name__)
+
+# How long a stream has to deliver the entry the reader knows is there (the tail, or the last entry).
+DELIVERY_WAIT_SECONDS = 10.0
 
 
-class EventFeed(LiveFeed):
+class FeedBroken(Exception):
+    """The stream does not continue the history this process has."""
+
+
+class FeedReader:
+    """Start, stop, health and the reconnect loop of the stream reader; runs in a thread (a greenlet under gevent)."""
+
     name = "event feed"
-    routing_keys = ROUTING_KEYS
-    # The hub reads what routing needs from the event's data; an event without it is dropped, not fatal.
-    unusable = (MalformedEvent, KeyError, TypeError, AttributeError)
 
-    def __init__(self, hub: Hub, amqp_url: str, topology: Topology) -> None:
-        super().__init__(amqp_url, topology)
+    def __init__(self, hub: Hub, amqp_url: str, topology: Topology, retention: FeedRetention) -> None:
         self.hub = hub
+        self.amqp_url, self.topology, self.retention = amqp_url, topology, retention
+        self.reading = False
+        self.last_error = "not started"
+        self.stop_event = threading.Event()
+        self.end = -1  # the stream's end when this process started reading it: ready once read up to here
 
-    def handle(self, event: Event) -> None:
-        self.hub.dispatch(event)  # type: ignore[arg-type]  # the hub still reads a plain dict
+    def start(self) -> None:
+        threading.Thread(target=self.run, name="event-feed", daemon=True).start()
 
-    def on_lost(self) -> None:
-        # Events routed while the queue is gone are lost to this process's sockets: say so.
-        self.hub.close_all(SERVICE_RESTART, "The event feed was interrupted; reconnect and re-fetch")
+    def stop(self) -> None:
+        self.stop_event.set()
 
-    def health_detail(self) -> object:
-        return {"sockets": len(self.hub)}
+    def health(self) -> tuple[bool, object]:
+        if self.reading and self.hub.ready:
+            return True, {"sockets": len(self.hub), "cursor": str(self.hub.tail)}
+        return False, self.last_error or "reading the feed's history"
+
+    def run(self) -> None:
+        run_reconnecting(self._follow, self.stop_event, (pika.exceptions.AMQPError, OSError, FeedBroken), self.name,
+                         on_error=self._interrupted)
+
+    def _interrupted(self, error: Exception) -> None:
+        self.reading = False
+        self.last_error = f"{type(error).__name__}: {error}"
+        if isinstance(error, FeedBroken):
+            self.hub.reset(SERVICE_RESTART, "The feed's history was reset; reconnect")
+
+    def _follow(self, backoff) -> None:
+        connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
+        try:
+            self.topology.declare(connection.channel())
+            declare_feed(connection, self.retention)
+            publish_mark(connection)
+            tail = self.hub.tail
+            if tail is None:
+                self.end = self._stream_end()
+                start = max(0, self.end - self.hub.history.capacity + 1)
+            else:
+                start = tail.offset
+            consumer = StreamConsumer(connection, start)
+            self.reading, self.last_error = True, ""
+            backoff.reset()
+            log.info("%s reading the stream from offset %s (its end: %s)", self.name, start, self.end)
+            self._read(consumer, tail)
+        finally:
+            self.reading = False
+            if connection.is_open:
+                try:
+                    connection.close()
+                except pika.exceptions.AMQPError as error:  # a stream refuses the rejects pika sends at cancel
+                    log.debug("%s closed with %s", self.name, error)
+
+    def _stream_end(self) -> int:
+        """The offset of an entry at the stream's end: the first delivered from "last" (which holds our mark)."""
+        reader = StreamReader(self.amqp_url, "last")
+        try:
+            deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
+            while (left := deadline - time.monotonic()) > 0:
+                if entries := reader.take(min(left, 1.0)):
+                    return entries[0].offset
+            raise FeedBroken("the stream delivered nothing from its end, though it holds our mark")
+        finally:
+            reader.close()
+
+    def _read(self, consumer: StreamConsumer, tail: Cursor | None) -> None:
+        """Publish every entry after `tail` to the hub; the hub is ready once offset `self.end` was read."""
+        unchecked = tail  # after a reconnection: the stream must deliver this very entry first
+        deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
+        while not self.stop_event.is_set():
+            entries = consumer.take(1.0)
+            if unchecked is not None:
+                entries = [entry for entry in entries if entry.offset >= unchecked.offset]
+                if not entries:
+                    if time.monotonic() > deadline:
+                        raise FeedBroken(f"the stream no longer delivers offset {unchecked.offset}")
+                    continue
+                if entries[0].cursor != unchecked:
+                    raise FeedBroken(f"the stream holds {entries[0].cursor} where this process read {unchecked}")
+                unchecked = None
+                entries = entries[1:]
+                self._check_ready(tail)
+            for entry in entries:
+                self.hub.publish(entry)
+            if entries:
+                self._check_ready(entries[-1].cursor)
+
+    def _check_ready(self, read: Cursor | None) -> None:
+        if not self.hub.ready and read is not None and read.offset >= self.end:
+            self.hub.mark_ready()
+            log.info("%s synced at %s; %s entries in memory", self.name, read, len(self.hub.history))

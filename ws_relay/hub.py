@@ -1,13 +1,19 @@
-"""The open sockets of one relay process, indexed by user, and the fan-out of events to them.
+"""The open sockets of one relay process, indexed by user; the feed's recent history; the fan-out between them.
 
 Every socket has a bounded list of messages waiting to be sent. Offering a message never
 blocks the fan-out: a socket whose list is full belongs to a client that stopped reading,
 and it is closed (1013) instead of growing the relay's memory.
+
+A socket is live once it has been sent everything up to the history's tail: from then on the
+fan-out offers it each new entry it may see. Appending an entry, choosing its live recipients
+and a socket going live all happen under one lock, so a socket that goes live at the tail gets
+every later entry and none it already had (the seam between replay and live).
 """
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gevent.event import Event
@@ -15,14 +21,14 @@ from gevent.event import Event
 from taskwire_common import contracts
 from taskwire_common.auth import Principal
 
-from .routing import audience_of, client_message, shown_event
+from .history import Cursor, Entry, History
 
 log = logging.getLogger(__name__)
 
 UNAUTHORIZED = 4401  # the HTTP 401 of WebSocket close codes, as clients of the old system expect
 FORBIDDEN_ORIGIN = 4403
 TRY_AGAIN_LATER = 1013  # RFC 6455: the client is too slow for us, or the relay cannot serve it yet
-SERVICE_RESTART = 1012  # RFC 6455: the relay lost its event feed; reconnect and fetch the current state
+SERVICE_RESTART = 1012  # RFC 6455: the feed's history was reset; reconnect (and resume, or re-fetch)
 PING_TIMEOUT = 1008  # policy violation: no pong to our last ping
 
 
@@ -41,6 +47,7 @@ class Connection:
     wakeup: Event = field(default_factory=Event, init=False)  # set when pending or close_code changed
     close_code: int | None = None
     close_reason: str = ""
+    live: bool = field(default=False, init=False)  # offered new entries by the fan-out
 
     def offer(self, message: str) -> None:
         if self.close_code is not None:
@@ -50,6 +57,11 @@ class Connection:
             return self.close(TRY_AGAIN_LATER, "Too slow: messages were not read")
         self.pending.append(message)
         self.wakeup.set()
+
+    def sees(self, entry: Entry) -> bool:
+        principal = self.principal
+        return entry.audience is not None and entry.audience.includes(
+            principal.user_id, principal.is_admin, self.wants_task_events)
 
     def next_message(self) -> str | None:
         """The oldest message waiting, taken off the list (which holds at most queue_size: a pop(0) is cheap)."""
@@ -63,16 +75,17 @@ class Connection:
 
 
 class Hub:
-    def __init__(self):
+    def __init__(self, history_size: int = 10_000):
+        self.history = History(history_size)
+        self.ready = False  # the history reaches the stream's tail as it was when the feed started
         self._by_user: dict[int, set[Connection]] = {}
         self._admins: set[Connection] = set()
         self._lock = threading.Lock()
 
     def add(self, connection: Connection) -> None:
+        """Count a socket in (revocations and closes reach it); it is offered entries once it joins."""
         with self._lock:
             self._by_user.setdefault(connection.principal.user_id, set()).add(connection)
-            if connection.principal.is_admin and connection.wants_task_events:
-                self._admins.add(connection)
 
     def remove(self, connection: Connection) -> None:
         with self._lock:
@@ -86,32 +99,79 @@ class Hub:
         with self._lock:
             return sum(len(connections) for connections in self._by_user.values())
 
-    def dispatch(self, event: contracts.Event) -> int:
-        """Offer the event to every socket allowed to see it; returns how many that was.
-
-        Raises MalformedEvent for a message that is not the event its type promises.
-        """
-        event = contracts.checked_envelope(event)
-        if event["type"] == contracts.TOKEN_REVOKED:
-            self.revoke(contracts.read_revocation(event))
-            return 0
-        shown = shown_event(event)
-        if shown is None:
-            return 0
-        audience = audience_of(shown)
+    @property
+    def tail(self) -> Cursor | None:
         with self._lock:
+            return self.history.tail
+
+    def publish(self, entry: Entry) -> int:
+        """Keep the entry and offer its frame to every live socket allowed to see it; returns how many that was."""
+        audience = entry.audience
+        with self._lock:
+            self.history.append(entry)
+            if audience is None or entry.frame is None:
+                return 0
             recipients = {c for user in audience.users for c in self._by_user.get(user, ())
-                          if c.wants_task_events or not audience.is_task_event}
+                          if c.live and (c.wants_task_events or not audience.is_task_event)}
             if audience.all_admins:
                 recipients |= self._admins
-        if recipients:
-            message = client_message(shown)
-            for connection in recipients:
-                connection.offer(message)
+        for connection in recipients:
+            connection.offer(entry.frame)
         return len(recipients)
 
-    def close_all(self, code: int, reason: str) -> None:
+    def join_at_tail(self, connection: Connection, greeting: Callable[[Cursor], list[str]]) -> Cursor | None:
+        """Make the socket live at the tail, its next messages greeting(tail); None (not joined) before the history
+        is ready."""
         with self._lock:
+            tail = self.history.tail
+            if not self.ready or tail is None:
+                return None
+            for frame in greeting(tail):
+                connection.offer(frame)
+            self._go_live(connection)
+            return tail
+
+    def join_after(self, connection: Connection, offset: int) -> bool:
+        """Make the socket live if it has been sent everything up to the tail (offset is the tail's)."""
+        with self._lock:
+            tail = self.history.tail
+            if tail is None or tail.offset != offset:
+                return False
+            self._go_live(connection)
+            return True
+
+    def _go_live(self, connection: Connection) -> None:
+        connection.live = True
+        self._by_user.setdefault(connection.principal.user_id, set()).add(connection)
+        if connection.principal.is_admin and connection.wants_task_events:
+            self._admins.add(connection)
+
+    @property
+    def first_offset(self) -> int | None:
+        with self._lock:
+            return self.history.first_offset
+
+    def mark_ready(self) -> None:
+        with self._lock:
+            self.ready = True
+
+    def holds(self, cursor: Cursor) -> bool:
+        with self._lock:
+            return self.history.holds(cursor)
+
+    def entries_after(self, offset: int, limit: int) -> list[Entry] | None:
+        """Up to `limit` entries following `offset`; None when the history no longer reaches back to it."""
+        with self._lock:
+            first = self.history.first_offset
+            if first is None or offset < first - 1:
+                return None
+            return self.history.after(offset, limit)
+
+    def reset(self, code: int, reason: str) -> None:
+        """Forget the history (the stream it came from is gone) and close every socket: their cursors name it."""
+        with self._lock:
+            self.history.clear()
+            self.ready = False
             connections = [c for user in self._by_user.values() for c in user]
         for connection in connections:
             connection.close(code, reason)

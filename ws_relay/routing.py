@@ -27,6 +27,11 @@ class Audience:
     all_admins: bool
     is_task_event: bool
 
+    def includes(self, user_id: int, is_admin: bool, wants_task_events: bool) -> bool:
+        if self.is_task_event and not wants_task_events:
+            return False
+        return user_id in self.users or (self.all_admins and is_admin)
+
 
 def shown_event(event: Event) -> ShownEvent | None:
     """The event as clients are shown it; None for events no client is shown. Raises MalformedEvent."""
@@ -43,8 +48,8 @@ def audience_of(event: ShownEvent) -> Audience:
     return Audience(frozenset({event.user}), all_admins=False, is_task_event=False)
 
 
-def client_message(event: ShownEvent) -> str:
-    """The JSON text clients of the Django system already parse, plus event_id and occurred_at."""
+def client_message(event: ShownEvent, cursor: str) -> str:
+    """The JSON text clients of the Django system already parse, plus event_id, occurred_at and cursor."""
     if isinstance(event, TaskEvent):
-        return encode_message(task_update_message(event))
-    return encode_message(notification_message(event))
+        return encode_message(task_update_message(event, cursor))
+    return encode_message(notification_message(event, cursor))

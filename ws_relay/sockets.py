@@ -1,4 +1,5 @@
-"""The WebSocket endpoints: check origin and token at the handshake, then send what the hub queues."""
+"""The WebSocket endpoints: check origin and token at the handshake, greet, replay what a resuming client missed,
+then send what the hub queues."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +8,7 @@ import time
 from typing import Protocol, cast
 
 import gevent
+import pika.exceptions
 from flask import Blueprint, current_app, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed, Server
@@ -14,9 +16,13 @@ from wsproto.events import Ping
 from wsproto.utilities import LocalProtocolError
 
 from taskwire_common.auth import Authenticator, InvalidToken, Principal, token_from_authorization
+from taskwire_common.contracts import encode_message, hello_message, resync_message
 
 from .config import RelaySettings
+from .history import Cursor
 from .hub import FORBIDDEN_ORIGIN, PING_TIMEOUT, TRY_AGAIN_LATER, UNAUTHORIZED, Connection, Hub
+from .replay import CursorGone, Replay
+from .stream import StreamReader
 
 log = logging.getLogger(__name__)
 
@@ -69,20 +75,52 @@ def serve(ws, wants_task_events: bool) -> None:
         return close(ws, UNAUTHORIZED, "Unauthorized")
     hub: Hub = current_app.extensions["ws_relay.hub"]
     connection = Connection(principal, wants_task_events, settings.send_queue_size)
-    hub.add(connection)
-    # Checked after joining the hub: a feed lost from here on closes this socket with the others.
-    if not current_app.extensions["ws_relay.feed"].synced:
-        hub.remove(connection)
-        log.info("WebSocket of user %s refused: the event feed is reconnecting", principal.user_id)
-        return close(ws, TRY_AGAIN_LATER, "The event feed is reconnecting; try again shortly")
-    log.info("WebSocket %s opened for user %s", request.path, principal.user_id)
+    hub.add(connection)  # from here on a revocation closes it
+    replay = None
     try:
-        SocketLoop(ws, connection, settings).run()
+        replay = greet(hub, connection, request.args.get("since"), settings)
+        if replay is None and not connection.live:
+            log.info("WebSocket of user %s refused: the feed's history is being read", principal.user_id)
+            return close(ws, TRY_AGAIN_LATER, "The event feed is starting; try again shortly")
+        log.info("WebSocket %s opened for user %s%s", request.path, principal.user_id,
+                 " (resuming)" if replay else "")
+        SocketLoop(ws, connection, settings, replay).run()
     finally:
         hub.remove(connection)
+        if replay is not None:
+            replay.close()
     if connection.close_code is not None and ws.connected:
         close(ws, connection.close_code, connection.close_reason)
     log.info("WebSocket of user %s closed (%s)", principal.user_id, connection.close_code or "by the client")
+
+
+def greet(hub: Hub, connection: Connection, since: str | None, settings: RelaySettings) -> Replay | None:
+    """Queue the hello; then either the Replay that brings a resuming socket to the tail, or None with the
+    socket live at the tail (and told `resync_required` if it sent a cursor this feed cannot serve).
+
+    None with the socket not live: the hub is not ready yet (the feed's history is being read)."""
+    user = connection.principal.user_id
+    cursor = Cursor.parse(since)
+    if cursor is not None and hub.ready:
+        try:
+            replay = Replay(hub, connection, cursor, lambda offset: StreamReader(settings.amqp_url, offset),
+                            current_app.extensions["ws_relay.replay_readers"])
+        except CursorGone as gone:
+            log.info("user %s resumes from a cursor this feed cannot serve: %s", user, gone)
+        else:
+            connection.offer(encode_message(hello_message(str(cursor), user)))
+            return replay
+    elif since is not None:
+        log.info("user %s resumes from a malformed cursor", user)
+
+    def greeting(tail: Cursor) -> list[str]:
+        frames = [encode_message(hello_message(str(tail), user))]
+        if since is not None:
+            frames.append(encode_message(resync_message(str(tail))))
+        return frames
+
+    hub.join_at_tail(connection, greeting)
+    return None
 
 
 class DormantReader:
@@ -153,8 +191,8 @@ class InlineReader:
 class SocketLoop:
     """The one greenlet of a socket: it sends queued messages, pings while idle, and reads what the client sends."""
 
-    def __init__(self, ws: Server, connection: Connection, settings: RelaySettings):
-        self.ws, self.connection = ws, connection
+    def __init__(self, ws: Server, connection: Connection, settings: RelaySettings, replay: Replay | None = None):
+        self.ws, self.connection, self.replay = ws, connection, replay
         self.reader = InlineReader(ws)
         self.ping_interval = settings.ping_interval_seconds
         self.send_timeout = settings.send_timeout_seconds
@@ -176,9 +214,12 @@ class SocketLoop:
             seconds_left = connection.principal.expires_at - time.time()
             if seconds_left <= 0:
                 return connection.close(UNAUTHORIZED, "Token expired")
-            # Whatever else needs this greenlet wakes it: a message, a close, the client writing or leaving.
-            connection.wakeup.wait(min(seconds_left, max(0.0, self.next_ping - time.monotonic())))
-            connection.wakeup.clear()
+            if self.replay is None:
+                # Whatever else needs this greenlet wakes it: a message, a close, the client writing or leaving.
+                connection.wakeup.wait(min(seconds_left, max(0.0, self.next_ping - time.monotonic())))
+                connection.wakeup.clear()
+            else:
+                gevent.sleep(0)  # replaying: let the other sockets (and the client's reads) have their turn
             if self.client_wrote:
                 self.guarded(self.receive)
             sent = False
@@ -186,8 +227,36 @@ class SocketLoop:
             while self.open and (message := connection.next_message()) is not None:
                 self.guarded(lambda: self.ws.send(message))
                 sent = True
-            if not sent and self.open and time.monotonic() >= self.next_ping:
+            if self.replay is not None and self.open:
+                self.catch_up()
+            elif not sent and self.open and time.monotonic() >= self.next_ping:
                 self.ping()
+
+    def catch_up(self) -> None:
+        """Queue the next frames of the replay; once none are left the socket is live and the replay ends."""
+        assert self.replay is not None
+        connection = self.connection
+        try:
+            frames = self.replay.step(connection.queue_size)
+        except CursorGone as gone:
+            log.info("user %s: resuming stopped, %s", connection.principal.user_id, gone)
+            hub = self.replay.hub
+            self.end_replay()
+            if hub.join_at_tail(connection, lambda tail: [encode_message(resync_message(str(tail)))]) is None:
+                connection.close(TRY_AGAIN_LATER, "The event feed is starting; try again shortly")
+            return
+        except (pika.exceptions.AMQPError, OSError) as error:
+            log.warning("user %s: the stream could not be read to resume (%s)", connection.principal.user_id, error)
+            self.end_replay()
+            return connection.close(TRY_AGAIN_LATER, "The event feed's history cannot be read now; try again")
+        if not frames:
+            self.end_replay()
+        connection.pending.extend(frames)
+
+    def end_replay(self) -> None:
+        assert self.replay is not None
+        self.replay.close()
+        self.replay = None
 
     @property
     def open(self) -> bool:

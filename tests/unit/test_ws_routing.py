@@ -6,14 +6,17 @@ from taskwire_common.auth import Principal
 from taskwire_common.contracts import (
     Actor,
     notification_created,
+    read_revocation,
     task_created,
     task_deleted,
     task_updated,
     token_revoked,
     user_created,
 )
+from ws_relay.history import Cursor
 from ws_relay.hub import TRY_AGAIN_LATER, UNAUTHORIZED, Connection, Hub
 from ws_relay.routing import client_message, shown_event
+from ws_relay.stream import MARK_TYPE, entry_of
 
 
 def principal(user_id, role="user", jti=None, token_version=0):
@@ -46,128 +49,112 @@ def received(connection):
     return messages
 
 
+class Properties:
+    """The two properties of a stream delivery the relay reads."""
+
+    def __init__(self, message_id, type=None):
+        self.message_id, self.type = message_id, type
+
+
+def ready_hub(size=100):
+    """A hub whose history holds one mark, ready for sockets."""
+    hub = Hub(size)
+    hub.publish(entry_of(0, Properties("mark-0", MARK_TYPE), b""))
+    hub.mark_ready()
+    return hub
+
+
+def dispatch(hub, event):
+    """Append the event to the hub's history as the stream reader does; returns how many sockets were offered it."""
+    return hub.publish(entry_of(hub.tail.offset + 1, Properties(event["id"]), json.dumps(event).encode()))
+
+
 def connect(hub, user_id, role="user", tasks=True, size=10, **kwargs):
     connection = Connection(principal(user_id, role, **kwargs), tasks, size)
     hub.add(connection)
+    assert hub.join_at_tail(connection, lambda tail: [])
     return connection
 
 
 def test_task_events_reach_admins_and_the_assignee_only():
-    hub = Hub()
+    hub = ready_hub()
     admin, ann, bob = connect(hub, 1, "admin"), connect(hub, 2), connect(hub, 3)
-    assert hub.dispatch(TASK_EVENT) == 2
+    assert dispatch(hub, TASK_EVENT) == 2
     [message] = received(admin)
     assert message == {"type": "task_update", "action": "task_updated", "task": TASK_EVENT["data"]["task"],
-                       "event_id": TASK_EVENT["id"], "occurred_at": TASK_EVENT["time"]}
+                       "event_id": TASK_EVENT["id"], "occurred_at": TASK_EVENT["time"],
+                       "cursor": str(Cursor.of(1, TASK_EVENT["id"]))}
     assert received(ann) == [message] and received(bob) == []
 
 
 def test_the_frames_clients_parse_are_compact_json_in_the_django_systems_key_order():
     task = task_created({"id": 5, "title": "é", "assigned_user": None}, Actor(1, "admin"))
     note = notification_created({"id": 3, "user": 2, "message": "hi"})
-    assert client_message(shown_event(task)) == (
+    assert client_message(shown_event(task), "7.0a1b2c3d") == (
         '{"type":"task_update","action":"task_created","task":{"id":5,"title":"\\u00e9","assigned_user":null},'
-        f'"event_id":"{task["id"]}","occurred_at":"{task["time"]}"}}')
-    assert client_message(shown_event(note)) == (
+        f'"event_id":"{task["id"]}","occurred_at":"{task["time"]}","cursor":"7.0a1b2c3d"}}')
+    assert client_message(shown_event(note), "8.0a1b2c3d") == (
         '{"type":"notification","notification":{"id":3,"user":2,"message":"hi"},'
-        f'"event_id":"{note["id"]}","occurred_at":"{note["time"]}"}}')
+        f'"event_id":"{note["id"]}","occurred_at":"{note["time"]}","cursor":"8.0a1b2c3d"}}')
 
 
 def test_a_reassignment_reaches_both_the_old_and_the_new_assignee():
-    hub = Hub()
+    hub = ready_hub()
     ann, bob = connect(hub, 2), connect(hub, 3)
-    hub.dispatch(task_event(assignee=3, changes={"assigned_user": [2, 3]}))
+    dispatch(hub, task_event(assignee=3, changes={"assigned_user": [2, 3]}))
     assert len(received(ann)) == len(received(bob)) == 1
 
 
 def test_notifications_reach_their_user_on_both_paths_and_nobody_else():
-    hub = Hub()
+    hub = ready_hub()
     admin, ann_tasks, ann_notes, bob = connect(hub, 1, "admin"), connect(hub, 2), connect(hub, 2, tasks=False), \
         connect(hub, 3)
-    hub.dispatch(notification_event(2))
+    dispatch(hub, notification_event(2))
     assert [m["type"] for m in received(ann_tasks)] == ["notification"]
     assert [m["notification"]["user"] for m in received(ann_notes)] == [2]
     assert received(admin) == [] and received(bob) == []
 
 
 def test_the_notifications_path_gets_no_task_events():
-    hub = Hub()
+    hub = ready_hub()
     ann_notes, admin_notes = connect(hub, 2, tasks=False), connect(hub, 1, "admin", tasks=False)
-    hub.dispatch(task_event())
+    dispatch(hub, task_event())
     assert received(ann_notes) == [] and received(admin_notes) == []
 
 
 def test_a_socket_that_stops_reading_is_closed_not_grown():
-    hub = Hub()
+    hub = ready_hub()
     slow, other = connect(hub, 1, "admin", size=3), connect(hub, 1, "admin", size=100)
     for _ in range(10):
-        hub.dispatch(task_event())
+        dispatch(hub, task_event())
     assert slow.close_code == TRY_AGAIN_LATER and len(slow.pending) == 3
     assert other.close_code is None and len(other.pending) == 10
 
 
 def test_a_revoked_token_closes_its_sockets_at_once():
-    hub = Hub()
+    hub = ready_hub()
     old = connect(hub, 2, jti="old", token_version=0)
     current = connect(hub, 2, jti="current", token_version=1)
-    hub.dispatch(token_revoked(2, jti="current", expires_at=time.time() + 600))
+    hub.revoke(read_revocation(token_revoked(2, jti="current", expires_at=time.time() + 600)))
     assert (old.close_code, current.close_code) == (None, UNAUTHORIZED)
-    hub.dispatch(token_revoked(2, token_version=1))
+    hub.revoke(read_revocation(token_revoked(2, token_version=1)))
     assert old.close_code == UNAUTHORIZED
 
 
 def test_events_no_client_sees_are_ignored_and_removed_sockets_get_nothing():
-    hub = Hub()
+    hub = ready_hub()
     ann = connect(hub, 2)
     user = {"id": 2, "username": "u2", "role": "user", "is_active": True}
-    assert hub.dispatch(user_created(user, 1, None)) == 0
+    assert dispatch(hub, user_created(user, 1, None)) == 0
+    assert dispatch(hub, {"id": "x", "type": "task.updated", "data": "not a task event"}) == 0
     hub.remove(ann)
-    assert hub.dispatch(task_event()) == 0 and len(hub) == 0
+    assert dispatch(hub, task_event()) == 0 and len(hub) == 0
 
 
-def test_losing_the_event_feed_closes_every_socket_so_no_client_misses_events_in_silence(monkeypatch):
-    import pika.exceptions
-
-    from broker import topology
-    from taskwire_common import live_feed
-    from ws_relay.feed import EventFeed
-    from ws_relay.hub import SERVICE_RESTART
-
-    hub = Hub()
-    admin, ann = connect(hub, 1, "admin"), connect(hub, 2, tasks=False)
-    feed = EventFeed(hub, "amqp://unused", topology)
-
-    def follow(_url, _topology, _keys, _stop, on_message, on_bound):
-        on_bound()
-        assert feed.synced
-        on_message(json.dumps(task_event()).encode())
-        raise pika.exceptions.StreamLostError("broker restarted")
-
-    monkeypatch.setattr(live_feed, "follow_exclusive_queue", follow)
-    try:
-        feed._follow(backoff=type("Backoff", (), {"reset": lambda self: None})())
-    except pika.exceptions.StreamLostError:
-        pass
-    assert not feed.synced
-    assert [m["type"] for m in received(admin)] == ["task_update"]
-    assert (admin.close_code, ann.close_code) == (SERVICE_RESTART, SERVICE_RESTART)
-
-
-def test_a_feed_that_never_connected_closes_nothing(monkeypatch):
-    from broker import topology
-    from taskwire_common import live_feed
-    from ws_relay.feed import EventFeed
-
-    hub = Hub()
-    ann = connect(hub, 2)
-
-    def refused(*_args):
-        raise OSError("connection refused")
-
-    monkeypatch.setattr(live_feed, "follow_exclusive_queue", refused)
-    feed = EventFeed(hub, "amqp://unused", topology)
-    try:
-        feed._follow(backoff=None)
-    except OSError:
-        pass
-    assert ann.close_code is None
+def test_a_socket_not_yet_live_is_offered_nothing_but_is_closed_by_a_revocation():
+    hub = ready_hub()
+    resuming = Connection(principal(2), True, 10)
+    hub.add(resuming)
+    assert dispatch(hub, task_event()) == 0 and received(resuming) == []
+    hub.revoke(read_revocation(token_revoked(2, token_version=1)))
+    assert resuming.close_code == UNAUTHORIZED

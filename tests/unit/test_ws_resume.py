@@ -1,0 +1,173 @@
+"""Resuming a socket from its cursor: the history, cursors, and the replay up to the seam with the live fan-out.
+
+The stream is faked here (a list of entries); tests/integration/ws_relay reads a real one.
+"""
+import json
+import threading
+
+import pytest
+
+from taskwire_common.contracts import Actor, notification_created, task_updated
+from ws_relay.history import Cursor, History
+from ws_relay.hub import Connection, Hub
+from ws_relay.replay import CursorGone, Replay
+from ws_relay.stream import MARK_TYPE, entry_of
+
+from .test_ws_routing import Properties, principal, received
+
+
+def event_entry(offset, assignee=2, user=None):
+    if user is not None:
+        event = notification_created({"id": offset, "user": user, "message": "hi"})
+    else:
+        event = task_updated({"id": offset, "title": "x", "assigned_user": assignee}, {}, Actor(1, "admin"))
+    return entry_of(offset, Properties(event["id"]), json.dumps(event).encode())
+
+
+def mark(offset):
+    return entry_of(offset, Properties(f"mark-{offset}", MARK_TYPE), b"")
+
+
+class FakeStream:
+    """Stands in for StreamReader: delivers the stream's entries from an offset, in batches, like RabbitMQ does."""
+
+    def __init__(self, entries, batch=3, chunk_start=None):
+        self.entries, self.batch, self.chunk_start = entries, batch, chunk_start
+        self.opened, self.closed = [], 0
+
+    def open(self, offset):
+        # RabbitMQ may start at the beginning of the chunk that holds the offset.
+        start = self.chunk_start if self.chunk_start is not None and self.chunk_start <= offset else offset
+        pending = [e for e in self.entries if e.offset >= start]
+        self.opened.append(offset)
+        stream = self
+
+        class Reader:
+            def take(self, _seconds):
+                taken, pending[:] = pending[:stream.batch], pending[stream.batch:]
+                return taken
+
+            def close(self):
+                stream.closed += 1
+        return Reader()
+
+
+def hub_with(entries, size=100):
+    hub = Hub(size)
+    for entry in entries:
+        hub.publish(entry)
+    hub.mark_ready()
+    return hub
+
+
+def replay_all(replay, limit=10):
+    frames = []
+    while batch := replay.step(limit):
+        frames.extend(batch)
+    return [json.loads(frame) for frame in frames]
+
+
+def resume(hub, stream, cursor, user_id=2, role="user", tasks=True):
+    connection = Connection(principal(user_id, role), tasks, 10)
+    hub.add(connection)
+    return connection, Replay(hub, connection, cursor, stream.open, threading.BoundedSemaphore(1))
+
+
+def test_a_cursor_is_opaque_text_that_names_one_entry_and_anything_else_is_refused():
+    cursor = Cursor.of(42, "0b7f…")
+    assert Cursor.parse(str(cursor)) == cursor and str(cursor).startswith("42.")
+    for garbage in (None, "", "42", "42.", "-1.0011aabb", "42.0011AABB", "42.0011aabb.1", "1" * 19 + ".0011aabb",
+                    "42.0011aab", " 42.0011aabb"):
+        assert Cursor.parse(garbage) is None, garbage
+
+
+def test_the_history_keeps_the_newest_entries_in_order_and_serves_what_follows_an_offset():
+    history = History(capacity=8)
+    for offset in range(20):
+        history.append(mark(offset))
+    assert 8 <= len(history) <= 9 and history.tail == mark(19).cursor
+    first = history.first_offset
+    assert [e.offset for e in history.after(first, 3)] == [first + 1, first + 2, first + 3]
+    assert history.holds(mark(15).cursor) and not history.holds(Cursor(15, "00000000"))
+    assert not history.holds(mark(2).cursor)
+    with pytest.raises(ValueError):
+        history.append(mark(19))
+
+
+def test_a_resumed_socket_gets_what_its_user_may_see_in_order_then_goes_live_with_no_gap_and_no_duplicate():
+    hub = hub_with([mark(0), event_entry(1), event_entry(2, assignee=3), event_entry(3), event_entry(4, user=2),
+                    event_entry(5, user=3)])
+    connection, replay = resume(hub, FakeStream([]), hub.history.after(-1, 1)[0].cursor)
+    assert [(m["type"], m["cursor"].split(".")[0]) for m in replay_all(replay)] == [
+        ("task_update", "1"), ("task_update", "3"), ("notification", "4")]
+    assert connection.live
+    hub.publish(event_entry(6))
+    hub.publish(event_entry(7, assignee=3))
+    assert [m["cursor"].split(".")[0] for m in received(connection)] == ["6"]
+
+
+def test_the_seam_holds_when_entries_arrive_between_replay_steps():
+    hub = hub_with([mark(0), *[event_entry(offset) for offset in range(1, 25)]])
+    connection, replay = resume(hub, FakeStream([]), mark(0).cursor)
+    seen = [json.loads(frame) for frame in replay.step(10)]
+    hub.publish(event_entry(25))  # published while the socket is still replaying: it must come once, by replay
+    seen += replay_all(replay)
+    hub.publish(event_entry(26))
+    seen += received(connection)
+    assert [int(m["cursor"].split(".")[0]) for m in seen] == list(range(1, 27))
+
+
+def test_an_admin_replays_every_task_event_and_a_notifications_socket_only_its_notifications():
+    entries = [mark(0), event_entry(1, assignee=3), event_entry(2, user=1), event_entry(3, user=2)]
+    hub = hub_with(entries)
+    _, admin = resume(hub, FakeStream([]), mark(0).cursor, user_id=1, role="admin")
+    assert [m["type"] for m in replay_all(admin)] == ["task_update", "notification"]
+    _, notes = resume(hub, FakeStream([]), mark(0).cursor, user_id=2, tasks=False)
+    assert [m["notification"]["user"] for m in replay_all(notes)] == [2]
+
+
+def test_a_cursor_this_feed_never_had_is_refused_at_once():
+    hub = hub_with([mark(10), event_entry(11)])
+    for foreign in (Cursor(11, "00000000"), Cursor(12, mark(12).cursor.fingerprint), Cursor(10**12, "00000000")):
+        with pytest.raises(CursorGone):
+            resume(hub, FakeStream([]), foreign)
+
+
+def test_a_cursor_older_than_the_history_is_read_from_the_stream_then_from_memory():
+    stream_entries = [mark(0), *[event_entry(offset) for offset in range(1, 40)]]
+    hub = hub_with(stream_entries, size=8)  # keeps 8 or 9 of them
+    stream = FakeStream(stream_entries, chunk_start=3)
+    connection, replay = resume(hub, stream, stream_entries[5].cursor)
+    assert [int(m["cursor"].split(".")[0]) for m in replay_all(replay)] == list(range(6, 40))
+    assert connection.live and stream.opened == [5] and stream.closed == 1
+
+
+def test_a_cursor_the_stream_no_longer_holds_or_never_held_gives_resync():
+    stream_entries = [*[event_entry(offset) for offset in range(20, 40)]]  # retention removed 0..19
+    hub = hub_with(stream_entries, size=8)
+    _, replay = resume(hub, FakeStream(stream_entries), event_entry(5).cursor)
+    with pytest.raises(CursorGone, match="retention"):
+        replay_all(replay)
+    _, replay = resume(hub, FakeStream(stream_entries), Cursor(25, "00000000"))
+    with pytest.raises(CursorGone, match="another entry"):
+        replay_all(replay)
+
+
+def test_stream_reads_are_limited_per_process_and_give_their_slot_back():
+    stream_entries = [mark(0), *[event_entry(offset) for offset in range(1, 40)]]
+    hub = hub_with(stream_entries, size=8)
+    readers = threading.BoundedSemaphore(1)
+    first = Replay(hub, Connection(principal(2), True, 10), mark(0).cursor, FakeStream(stream_entries).open, readers)
+    first.step(10)
+    assert not readers.acquire(blocking=False)  # the one slot is taken while the first socket reads the stream
+    replay_all(first)
+    assert readers.acquire(blocking=False)
+
+
+def test_a_socket_joins_the_live_fan_out_only_at_the_tail():
+    """Replay's last step and a new entry can interleave; joining behind the tail would skip that entry."""
+    hub = hub_with([mark(0), event_entry(1)])
+    connection = Connection(principal(2), True, 10)
+    hub.add(connection)
+    assert not hub.join_after(connection, 0) and not connection.live
+    assert hub.join_after(connection, 1) and connection.live

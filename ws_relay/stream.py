@@ -1,0 +1,115 @@
+"""Reading the feed stream: consumers from an offset, marks, and the entries made of what they deliver.
+
+A stream consumer over AMQP 0-9-1 needs a prefetch and acknowledgements (they only grant
+credit: nothing is taken from the stream), and names where to start in the `x-stream-offset`
+argument; every delivery carries its offset in the `x-stream-offset` header. RabbitMQ may
+start a consumer at the beginning of the chunk holding the offset asked for, so readers skip
+what comes before it.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+import zlib
+
+import pika
+import pika.exceptions
+from pika.spec import Basic, BasicProperties
+
+from broker.topology import FEED_STREAM
+from taskwire_common.contracts import MalformedEvent, checked_envelope, parse_event
+from taskwire_common.messaging import connection_parameters
+
+from .history import Cursor, Entry
+from .routing import audience_of, client_message, shown_event
+
+log = logging.getLogger(__name__)
+
+# The type of the relay's own marks: messages it puts in the stream so that it is never empty
+# (see FeedReader). They carry nothing and are shown to nobody.
+MARK_TYPE = "taskwire.feed.mark"
+PREFETCH = 1000
+ACK_EVERY = PREFETCH // 4
+
+
+def entry_of(offset: int, properties: BasicProperties, body: bytes) -> Entry:
+    """The entry for one delivery: its cursor, and the frame and audience of an event clients are shown."""
+    cursor = Cursor.of(offset, properties.message_id or f"crc32:{zlib.crc32(body)}")
+    if properties.type == MARK_TYPE:
+        return Entry(cursor)
+    try:
+        shown = shown_event(checked_envelope(parse_event(body)))
+        if shown is None:
+            return Entry(cursor)
+        return Entry(cursor, audience_of(shown), client_message(shown, str(cursor)))
+    except (MalformedEvent, KeyError, TypeError, AttributeError, ValueError) as error:
+        log.error("the feed holds a malformed event at offset %s (%s): %r", offset, error, body[:200])
+        return Entry(cursor)
+
+
+def publish_mark(connection: pika.BlockingConnection) -> None:
+    """Append a mark to the stream, confirmed: from then on the stream holds at least one entry."""
+    channel = connection.channel()
+    channel.confirm_delivery()
+    channel.basic_publish(exchange="", routing_key=FEED_STREAM, body=b"",
+                          properties=pika.BasicProperties(type=MARK_TYPE, message_id=str(uuid.uuid4()),
+                                                          delivery_mode=pika.DeliveryMode.Persistent))
+    channel.close()
+
+
+class StreamConsumer:
+    """One consumer of the feed stream on a connection, starting at `start` (an offset, "first", "last" or "next").
+
+    Deliveries wait in a list until taken (`take`); taking acknowledges them, which lets the
+    broker send more.
+    """
+
+    def __init__(self, connection: pika.BlockingConnection, start: int | str):
+        self.connection = connection
+        self.channel = connection.channel()
+        self.channel.basic_qos(prefetch_count=PREFETCH)
+        self.arrived: list[tuple[int, BasicProperties, bytes]] = []
+        self._unacked = 0
+        self._last_tag = 0
+        self.channel.basic_consume(FEED_STREAM, self._on_delivery, arguments={"x-stream-offset": start})
+
+    def _on_delivery(self, _channel, method: Basic.Deliver, properties: BasicProperties, body: bytes) -> None:
+        offset = (properties.headers or {})["x-stream-offset"]
+        assert isinstance(offset, int), f"a stream delivery's offset is an integer, not {offset!r}"
+        self.arrived.append((offset, properties, body))
+        self._last_tag = method.delivery_tag or 0
+
+    def take(self, seconds: float) -> list[Entry]:
+        """The entries delivered within `seconds` (returns as soon as some arrived), oldest first."""
+        if not self.arrived:
+            self.connection.process_data_events(time_limit=seconds)
+        arrived, self.arrived = self.arrived, []
+        self._unacked += len(arrived)
+        if self._unacked >= ACK_EVERY or (arrived and not self.arrived):
+            self.channel.basic_ack(self._last_tag, multiple=True)
+            self._unacked = 0
+        return [entry_of(offset, properties, body) for offset, properties, body in arrived]
+
+
+class StreamReader:
+    """A consumer on a connection of its own, for reads that end: a replay from an old cursor, a probe of the tail."""
+
+    def __init__(self, amqp_url: str, start: int | str):
+        self.connection = pika.BlockingConnection(connection_parameters(amqp_url))
+        try:
+            self.consumer = StreamConsumer(self.connection, start)
+        except BaseException:
+            self.close()
+            raise
+
+    def take(self, seconds: float) -> list[Entry]:
+        return self.consumer.take(seconds)
+
+    def close(self) -> None:
+        """Close the connection. Cancelling a stream consumer while deliveries are in flight makes pika reject
+        them, which a stream refuses by closing the connection: that is the end wanted anyway."""
+        try:
+            if self.connection.is_open:
+                self.connection.close()
+        except pika.exceptions.AMQPError as error:
+            log.debug("stream reader closed with %s", error)
