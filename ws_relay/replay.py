@@ -28,8 +28,8 @@ class CursorGone(Exception):
 class Replay:
     """One socket's way from its cursor to the tail; `step` is called whenever its queue is empty."""
 
-    def __init__(self, hub: Hub, connection: Connection, cursor: Cursor, open_reader: Callable[[int], StreamReader],
-                 readers: threading.Semaphore) -> None:
+    def __init__(self, hub: Hub, connection: Connection, cursor: Cursor,
+                 open_reader: Callable[[int, int], StreamReader], readers: threading.Semaphore) -> None:
         self.hub, self.connection = hub, connection
         self.position = cursor.offset  # the last offset this socket is done with
         self.open_reader, self.readers = open_reader, readers
@@ -66,33 +66,39 @@ class Replay:
             self.reader = None
             self.readers.release()
 
-    def _open_reader(self, offset: int) -> None:
+    def _open_reader(self, start: int) -> None:
+        """Read the stream from `start` through the middle of the history, where memory takes over."""
+        first, tail = self.hub.first_offset, self.hub.tail
+        if first is None or tail is None:
+            raise CursorGone("the feed's history was reset")
         self.readers.acquire()
         try:
-            self.reader = self.open_reader(offset)
+            self.reader = self.open_reader(start, max(start, first + (tail.offset - first) // 2))
         except BaseException:
             self.readers.release()
             raise
 
     def _read_stream(self) -> list[Entry]:
+        wanted = self.unchecked.offset if self.unchecked is not None else self.position + 1
         if self.reader is None:
-            assert self.unchecked is not None
-            self._open_reader(self.unchecked.offset)
-        assert self.reader is not None
-        entries = [e for e in self.reader.take(STREAM_WAIT_SECONDS) if e.offset > self.position
-                   or (self.unchecked is not None and e.offset == self.position)]
+            self._open_reader(wanted)
+        reader = self.reader
+        assert reader is not None and reader.through is not None
+        batch = reader.take(STREAM_WAIT_SECONDS)
+        if not batch:
+            raise CursorGone(f"the stream sent nothing from offset {wanted}")
+        if batch[-1].offset >= reader.through:
+            self.close()  # all it was to read has arrived; the history goes on from there
+        entries = [entry for entry in batch if entry.offset >= wanted]  # a chunk may start before the offset
         if not entries:
-            raise CursorGone(f"the stream sent nothing after offset {self.position}")
-        expected = self.position if self.unchecked is not None else self.position + 1
-        if entries[0].offset != expected:
-            raise CursorGone(f"the stream starts at {entries[0].offset}, not {expected}: retention removed the rest")
+            return []
+        if entries[0].offset != wanted:
+            raise CursorGone(f"the stream starts at {entries[0].offset}, not {wanted}: retention removed the rest")
         if self.unchecked is not None:
             if entries[0].cursor != self.unchecked:
                 raise CursorGone(f"cursor {self.unchecked} names another entry of the stream")
             self.unchecked = None
             entries = entries[1:]
-        if entries and self.hub.entries_after(entries[-1].offset, 0) is not None:
-            self.close()  # the history reaches back to here: memory serves the rest
         return entries
 
     def _advance(self, entries: list[Entry]) -> list[str]:

@@ -102,9 +102,10 @@ def greet(hub: Hub, connection: Connection, since: str | None, settings: RelaySe
     user = connection.principal.user_id
     cursor = Cursor.parse(since)
     if cursor is not None and hub.ready:
+        def open_reader(start: int, through: int) -> StreamReader:
+            return StreamReader(settings.amqp_url, start, through)
         try:
-            replay = Replay(hub, connection, cursor, lambda offset: StreamReader(settings.amqp_url, offset),
-                            current_app.extensions["ws_relay.replay_readers"])
+            replay = Replay(hub, connection, cursor, open_reader, current_app.extensions["ws_relay.replay_readers"])
         except CursorGone as gone:
             log.info("user %s resumes from a cursor this feed cannot serve: %s", user, gone)
         else:

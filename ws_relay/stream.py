@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MARK_TYPE = "taskwire.feed.mark"
 PREFETCH = 1000
 ACK_EVERY = PREFETCH // 4
+SETTLE_SECONDS = 0.05
 
 
 def entry_of(offset: int, properties: BasicProperties, body: bytes) -> Entry:
@@ -60,44 +61,63 @@ def publish_mark(connection: pika.BlockingConnection) -> None:
 class StreamConsumer:
     """One consumer of the feed stream on a connection, starting at `start` (an offset, "first", "last" or "next").
 
-    Deliveries wait in a list until taken (`take`); taking acknowledges them, which lets the
-    broker send more.
+    Deliveries wait in a list until taken (`take`). Taking acknowledges them, which grants the
+    broker credit for as many more, up to `prefetch` unacknowledged; `ack_through` withholds the
+    acknowledgement of entries past an offset.
     """
 
-    def __init__(self, connection: pika.BlockingConnection, start: int | str):
+    def __init__(self, connection: pika.BlockingConnection, start: int | str, prefetch: int = PREFETCH,
+                 ack_through: int | None = None):
         self.connection = connection
+        self.prefetch, self.ack_through = prefetch, ack_through
+        self.outstanding = 0  # delivered and not acknowledged: the broker sends more only while below prefetch
         self.channel = connection.channel()
-        self.channel.basic_qos(prefetch_count=PREFETCH)
-        self.arrived: list[tuple[int, BasicProperties, bytes]] = []
+        self.channel.basic_qos(prefetch_count=prefetch)
+        self.arrived: list[tuple[int, int, BasicProperties, bytes]] = []
         self._unacked = 0
-        self._last_tag = 0
+        self._ack_tag = 0
         self.channel.basic_consume(FEED_STREAM, self._on_delivery, arguments={"x-stream-offset": start})
 
     def _on_delivery(self, _channel, method: Basic.Deliver, properties: BasicProperties, body: bytes) -> None:
         offset = (properties.headers or {})["x-stream-offset"]
         assert isinstance(offset, int), f"a stream delivery's offset is an integer, not {offset!r}"
-        self.arrived.append((offset, properties, body))
-        self._last_tag = method.delivery_tag or 0
+        self.arrived.append((offset, method.delivery_tag or 0, properties, body))
+        self.outstanding += 1
 
     def take(self, seconds: float) -> list[Entry]:
         """The entries delivered within `seconds` (returns as soon as some arrived), oldest first."""
         if not self.arrived:
             self.connection.process_data_events(time_limit=seconds)
         arrived, self.arrived = self.arrived, []
-        self._unacked += len(arrived)
-        if self._unacked >= ACK_EVERY or (arrived and not self.arrived):
-            self.channel.basic_ack(self._last_tag, multiple=True)
+        for offset, tag, _properties, _body in arrived:
+            if self.ack_through is None or offset <= self.ack_through:
+                self._ack_tag, self._unacked = tag, self._unacked + 1
+        if self._unacked >= ACK_EVERY or (self._unacked and not self.arrived):
+            self.channel.basic_ack(self._ack_tag, multiple=True)
+            self.outstanding -= self._unacked
             self._unacked = 0
-        return [entry_of(offset, properties, body) for offset, properties, body in arrived]
+        return [entry_of(offset, properties, body) for offset, _tag, properties, body in arrived]
 
 
 class StreamReader:
-    """A consumer on a connection of its own, for reads that end: a replay from an old cursor, a probe of the tail."""
+    """Reads the stream from `start` through offset `through` on a connection of its own, and no further.
 
-    def __init__(self, amqp_url: str, start: int | str):
+    It acknowledges only what makes the broker send the entries up to `through`, so once those
+    have arrived the consumer's window is full and nothing is in flight: closing then cancels it
+    cleanly. (pika rejects what is delivered during a cancel, and a stream answers a reject by
+    closing the connection with an error.) Without `through` it reads one entry: a probe.
+    """
+
+    def __init__(self, amqp_url: str, start: int | str, through: int | None = None):
+        self.through = through
+        if through is None or not isinstance(start, int):
+            prefetch, ack_through = 1, -1
+        else:
+            prefetch = max(1, min(PREFETCH, through - start + 1))
+            ack_through = through - prefetch
         self.connection = pika.BlockingConnection(connection_parameters(amqp_url))
         try:
-            self.consumer = StreamConsumer(self.connection, start)
+            self.consumer = StreamConsumer(self.connection, start, prefetch, ack_through)
         except BaseException:
             self.close()
             raise
@@ -106,10 +126,19 @@ class StreamReader:
         return self.consumer.take(seconds)
 
     def close(self) -> None:
-        """Close the connection. Cancelling a stream consumer while deliveries are in flight makes pika reject
-        them, which a stream refuses by closing the connection: that is the end wanted anyway."""
         try:
             if self.connection.is_open:
+                self._settle()
                 self.connection.close()
         except pika.exceptions.AMQPError as error:
-            log.debug("stream reader closed with %s", error)
+            log.warning("a stream reader closed with %s", error)
+
+    def _settle(self) -> None:
+        """Before a cancel: let what is in flight arrive, acknowledging nothing, until the window is full or
+        the stream is quiet (a reader given up early, or a probe past the stream's end)."""
+        consumer = self.consumer
+        while consumer.outstanding < consumer.prefetch:
+            before = consumer.outstanding
+            self.connection.process_data_events(time_limit=SETTLE_SECONDS)
+            if consumer.outstanding == before:
+                return

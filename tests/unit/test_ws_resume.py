@@ -35,14 +35,17 @@ class FakeStream:
         self.entries, self.batch, self.chunk_start = entries, batch, chunk_start
         self.opened, self.closed = [], 0
 
-    def open(self, offset):
+    def open(self, offset, through):
         # RabbitMQ may start at the beginning of the chunk that holds the offset.
         start = self.chunk_start if self.chunk_start is not None and self.chunk_start <= offset else offset
-        pending = [e for e in self.entries if e.offset >= start]
+        pending = [e for e in self.entries if start <= e.offset <= through]
         self.opened.append(offset)
         stream = self
 
         class Reader:
+            def __init__(self):
+                self.through = through
+
             def take(self, _seconds):
                 taken, pending[:] = pending[:stream.batch], pending[stream.batch:]
                 return taken
