@@ -159,13 +159,12 @@ class Hub:
         with self._lock:
             return self.history.holds(cursor)
 
-    def entries_after(self, offset: int, limit: int) -> list[Entry] | None:
-        """Up to `limit` entries following `offset`; None when the history no longer reaches back to it."""
+    def entries_after(self, cursor: Cursor, limit: int) -> list[Entry] | None:
+        """Up to `limit` entries following the cursor's; None when the history no longer holds that entry."""
         with self._lock:
-            first = self.history.first_offset
-            if first is None or offset < first - 1:
+            if not self.history.holds(cursor):
                 return None
-            return self.history.after(offset, limit)
+            return self.history.after(cursor.offset, limit)
 
     def reset(self, code: int, reason: str) -> None:
         """Forget the history (the stream it came from is gone) and close every socket: their cursors name it."""

@@ -26,37 +26,45 @@ class CursorGone(Exception):
 
 
 class Replay:
-    """One socket's way from its cursor to the tail; `step` is called whenever its queue is empty."""
+    """One socket's way from its cursor to the tail; `step` is called whenever its queue is empty.
+
+    Stream offsets have gaps (RabbitMQ keeps entries of its own in the stream, which are never
+    delivered), so continuity is never judged by offsets following each other: every read of the
+    stream starts at the last entry the socket is done with, which must come back first, the
+    same entry (same cursor). If it does not, retention removed it or the cursor is foreign.
+    """
 
     def __init__(self, hub: Hub, connection: Connection, cursor: Cursor,
                  open_reader: Callable[[int, int], StreamReader], readers: threading.Semaphore) -> None:
         self.hub, self.connection = hub, connection
-        self.position = cursor.offset  # the last offset this socket is done with
+        self.last = cursor  # the last entry this socket is done with
         self.open_reader, self.readers = open_reader, readers
         self.reader: StreamReader | None = None
-        self.unchecked: Cursor | None = None  # a cursor older than the history, until the stream shows its entry
-        if not hub.holds(cursor):
+        self.confirmed = False  # the open reader delivered `last` again
+        self.from_stream = not hub.holds(cursor)
+        if self.from_stream:
             first = hub.first_offset
             if first is None or cursor.offset >= first:
                 raise CursorGone(f"cursor {cursor} names no entry of this feed")
-            self.unchecked = cursor
 
     def step(self, limit: int) -> list[str]:
         """The next frames to send (at most `limit` from the history, at most a stream batch from the stream);
         [] once the socket is live. Raises CursorGone."""
         while True:
-            if self.reader is None and self.unchecked is None:
-                entries = self.hub.entries_after(self.position, limit)
+            if self.from_stream:
+                entries = self._read_stream()
+            else:
+                entries = self.hub.entries_after(self.last, limit)
                 if entries is None:  # the history moved on past this socket while it was being sent
-                    self._open_reader(self.position + 1)
+                    self.from_stream = True
                     continue
                 if not entries:
-                    if self.hub.join_after(self.connection, self.position):
+                    if self.hub.join_after(self.connection, self.last.offset):
                         return []
                     continue  # the tail moved between the two calls
-            else:
-                entries = self._read_stream()
-            frames = self._advance(entries)
+            if entries:
+                self.last = entries[-1].cursor
+            frames = [entry.frame for entry in entries if entry.frame is not None and self.connection.sees(entry)]
             if frames:
                 return frames
 
@@ -66,42 +74,39 @@ class Replay:
             self.reader = None
             self.readers.release()
 
-    def _open_reader(self, start: int) -> None:
-        """Read the stream from `start` through the middle of the history, where memory takes over."""
+    def _open_reader(self) -> None:
+        """Read the stream from `last` through the middle of the history, where memory takes over."""
         first, tail = self.hub.first_offset, self.hub.tail
         if first is None or tail is None:
             raise CursorGone("the feed's history was reset")
+        start = self.last.offset
         self.readers.acquire()
         try:
             self.reader = self.open_reader(start, max(start, first + (tail.offset - first) // 2))
         except BaseException:
             self.readers.release()
             raise
+        self.confirmed = False
 
     def _read_stream(self) -> list[Entry]:
-        wanted = self.unchecked.offset if self.unchecked is not None else self.position + 1
         if self.reader is None:
-            self._open_reader(wanted)
+            self._open_reader()
         reader = self.reader
         assert reader is not None and reader.through is not None
         batch = reader.take(STREAM_WAIT_SECONDS)
         if not batch:
-            raise CursorGone(f"the stream sent nothing from offset {wanted}")
-        if batch[-1].offset >= reader.through:
-            self.close()  # all it was to read has arrived; the history goes on from there
-        entries = [entry for entry in batch if entry.offset >= wanted]  # a chunk may start before the offset
+            raise CursorGone(f"the stream sent nothing from offset {self.last.offset}")
+        if batch[-1].offset >= reader.through or self.hub.holds(batch[-1].cursor):
+            self.close()  # all it was to read has arrived, or the history goes on from here
+            self.from_stream = False
+        if self.confirmed:
+            return [entry for entry in batch if entry.offset > self.last.offset]
+        entries = [entry for entry in batch if entry.offset >= self.last.offset]  # a chunk may start before it
         if not entries:
             return []
-        if entries[0].offset != wanted:
-            raise CursorGone(f"the stream starts at {entries[0].offset}, not {wanted}: retention removed the rest")
-        if self.unchecked is not None:
-            if entries[0].cursor != self.unchecked:
-                raise CursorGone(f"cursor {self.unchecked} names another entry of the stream")
-            self.unchecked = None
-            entries = entries[1:]
-        return entries
-
-    def _advance(self, entries: list[Entry]) -> list[str]:
-        if entries:
-            self.position = entries[-1].offset
-        return [entry.frame for entry in entries if entry.frame is not None and self.connection.sees(entry)]
+        if entries[0].offset > self.last.offset:
+            raise CursorGone(f"the stream starts at {entries[0].offset}, after {self.last}: retention removed it")
+        if entries[0].cursor != self.last:
+            raise CursorGone(f"cursor {self.last} names another entry of the stream")
+        self.confirmed = True
+        return entries[1:]

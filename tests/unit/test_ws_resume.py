@@ -174,3 +174,15 @@ def test_a_socket_joins_the_live_fan_out_only_at_the_tail():
     hub.add(connection)
     assert not hub.join_after(connection, 0) and not connection.live
     assert hub.join_after(connection, 1) and connection.live
+
+
+def test_gaps_in_the_streams_offsets_are_not_taken_for_lost_entries():
+    """RabbitMQ keeps entries of its own in a stream (one per segment, say), which take an offset and are never
+    delivered: after a gap the replay goes on, and a cursor on either side of one is served."""
+    offsets = [offset for offset in range(60) if offset % 7 != 6]
+    stream_entries = [event_entry(offset) for offset in offsets]
+    hub = hub_with(stream_entries, size=8)
+    for start in (stream_entries[4], stream_entries[5], stream_entries[30]):  # just before a gap, just after one
+        connection, replay = resume(hub, FakeStream(stream_entries, batch=4), start.cursor)
+        shown = [int(m["cursor"].split(".")[0]) for m in replay_all(replay)]
+        assert shown == [offset for offset in offsets if offset > start.offset] and connection.live
