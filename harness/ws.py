@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import gevent
 import websocket
@@ -24,9 +25,10 @@ SLOW_RCVBUF = 4096  # the kernel doubles it; so small that the relay's queue, no
 NO_STATUS = 1005  # the close code a close frame without a status stands for (RFC 6455)
 
 
-def ws_url(gateway: str, path: str = "/ws/tasks/", token: str | None = None) -> str:
-    """The WebSocket URL of a path on an http:// gateway, with `?token=` when one is given."""
-    return gateway.replace("http://", "ws://") + path + (f"?token={token}" if token else "")
+def ws_url(gateway: str, path: str = "/ws/tasks/", token: str | None = None, since: str | None = None) -> str:
+    """The WebSocket URL of a path on an http:// gateway, with `?token=` and `since=` when given."""
+    query = urlencode({name: value for name, value in (("token", token), ("since", since)) if value is not None})
+    return gateway.replace("http://", "ws://") + path + (f"?{query}" if query else "")
 
 
 def close_code(data: bytes | None) -> int | None:
@@ -60,8 +62,9 @@ def read_messages(ws: websocket.WebSocket, on_message: Callable[[dict[str, Any]]
 class LiveFeed:
     """A WebSocket client that reads everything in a background thread, as a browser would."""
 
-    def __init__(self, gateway: str, token: str | None, path: str = "/ws/tasks/", **options: Any):
-        self.ws = websocket.create_connection(ws_url(gateway, path, token), timeout=10, **options)
+    def __init__(self, gateway: str, token: str | None, path: str = "/ws/tasks/", since: str | None = None,
+                 **options: Any):
+        self.ws = websocket.create_connection(ws_url(gateway, path, token, since), timeout=10, **options)
         self.ws.settimeout(None)
         self.messages: list[dict[str, Any]] = []
         self.pings = 0
