@@ -1,11 +1,15 @@
 """The web console in headless Chromium (Playwright): the browser it runs in and what the tests do in it.
 
 The `browser` and `open_console` fixtures are in conftest.py."""
+import json
+import re
 import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
 
-from tests.e2e.support import REPO
+from tests.e2e.support import REPO, supervisorctl
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/ensure-infra.sh); Playwright downloads no browser
 # What works as root on a machine with no network beyond localhost.
@@ -59,3 +63,66 @@ def search(page, text):
 
 def title():
     return f"Console {uuid.uuid4().hex[:8]}"
+
+
+class Traffic:
+    """What a page read from the API and what its live feed did, in the order Playwright reports it.
+
+    The log holds ("GET", path) for each API read, ("socket", url) for each /ws/tasks/ socket the page
+    opens (or tries to) and ("message", message) for each message one receives."""
+
+    def __init__(self, page):
+        self.log: list[tuple[str, Any]] = []
+        page.on("request", self.requested)
+        page.on("websocket", self.opened)
+
+    def requested(self, request):
+        path = urlsplit(request.url).path
+        if request.method == "GET" and path.startswith("/api/"):
+            self.log.append(("GET", path))
+
+    def opened(self, socket):
+        if "/ws/tasks/" in socket.url:
+            self.log.append(("socket", socket.url))
+            socket.on("framereceived", lambda payload: self.log.append(("message", json.loads(payload))))
+
+    def mark(self) -> int:
+        return len(self.log)
+
+    def since(self, mark: int, kind: str) -> list:
+        """What the log holds of one kind from `mark` on."""
+        return [what for logged, what in self.log[mark:] if logged == kind]
+
+    def story(self, mark: int) -> list[str]:
+        """From `mark` on, each message's type and each read ("GET /api/tasks/"); sockets left out."""
+        return [what["type"] if kind == "message" else f"GET {what}" for kind, what in self.log[mark:]
+                if kind != "socket"]
+
+
+def since_of(url):
+    """The cursor a feed socket resumes from, or None."""
+    return parse_qs(urlsplit(url).query).get("since", [None])[0]
+
+
+def drop_the_feed_while(page, change):
+    """Restart the relay, making `change` while the page's feed is down; return once the feed is live again."""
+    supervisorctl("stop", "taskwire:ws_relay")
+    try:
+        expect(page.locator("#live-status")).to_have_attribute("data-state", re.compile("offline|connecting"))
+        change()
+    finally:
+        supervisorctl("start", "taskwire:ws_relay")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=20000)
+
+
+def resume_from_a_cursor_the_relay_cannot_serve(page):
+    """From now on the page's feed resumes from a cursor that names nothing, as one past the retention would.
+
+    The cursor lives in the page's LiveFeed, out of reach; so the page's WebSocket constructor swaps it
+    in the URL. The relay judges it as it would any other."""
+    page.evaluate("""() => {
+      const RealWebSocket = window.WebSocket;
+      window.WebSocket = function (url, protocols) {
+        return new RealWebSocket(url.replace(/([?&]since=)[^&]*/, '$1not-a-cursor'), protocols);
+      };
+    }""")

@@ -5,8 +5,22 @@ import uuid
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.console import LIVE_WITHIN_MS, PHONE, card, create_task_in_form, row, search, sign_in, snapshot, title
-from tests.e2e.support import PROFILE, log_in, supervisorctl
+from tests.e2e.console import (
+    LIVE_WITHIN_MS,
+    PHONE,
+    Traffic,
+    card,
+    create_task_in_form,
+    drop_the_feed_while,
+    resume_from_a_cursor_the_relay_cannot_serve,
+    row,
+    search,
+    sign_in,
+    since_of,
+    snapshot,
+    title,
+)
+from tests.e2e.support import PROFILE, log_in
 from tests.support import bearer, wait_for
 
 
@@ -158,20 +172,43 @@ def test_table_sorts_and_filters_through_the_api(open_console, user, assign_to):
     expect(page.locator("#page-info")).to_contain_text("1 tasks")
 
 
-def test_after_a_dropped_feed_the_console_reconnects_and_refetches(open_console, admin, admin_session, gateway):
+def create_task(session, gateway, title):
+    assert session.post(f"{gateway}/api/tasks/", json={"title": title}, timeout=5).status_code == 201
+
+
+def test_after_a_dropped_feed_the_console_resumes_and_shows_what_it_missed_without_refetching(
+        open_console, admin, admin_session, gateway):
     page = open_console()
+    traffic = Traffic(page)
     sign_in(page, admin.username, admin.password)
     name = title()
     search(page, name)
-    supervisorctl("stop", "taskwire:ws_relay")
-    try:
-        expect(page.locator("#live-status")).to_have_attribute("data-state", re.compile("offline|connecting"))
-        # Made while the console is away: the relay does not replay it, the re-fetch must find it.
-        assert admin_session.post(f"{gateway}/api/tasks/", json={"title": name}, timeout=5).status_code == 201
-    finally:
-        supervisorctl("start", "taskwire:ws_relay")
-    expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=20000)
+    dropped = traffic.mark()
+    last_cursor = traffic.since(0, "message")[-1]["cursor"]
+    # Made while the console is away: the relay replays it when the console resumes.
+    drop_the_feed_while(page, lambda: create_task(admin_session, gateway, name))
     expect(row(page, name)).to_be_visible()
+    # Announced as a live change: only the replayed message can tell the console the task was created.
+    expect(page.locator("#toasts")).to_contain_text(f"Task ‘{name}’ created")
+    assert {since_of(url) for url in traffic.since(dropped, "socket")} == {last_cursor}
+    # The reconnect fetched nothing, not even the unread count; the replayed task cost the table one read,
+    # as any live change does.
+    assert traffic.story(dropped) == ["hello", "task_update", "GET /api/tasks/"]
+
+
+def test_when_the_relay_answers_resync_required_the_console_refetches_once(open_console, admin, admin_session, gateway):
+    page = open_console()
+    traffic = Traffic(page)
+    sign_in(page, admin.username, admin.password)
+    name = title()
+    search(page, name)
+    resume_from_a_cursor_the_relay_cannot_serve(page)
+    dropped = traffic.mark()
+    drop_the_feed_while(page, lambda: create_task(admin_session, gateway, name))
+    # Not replayed: only the re-fetch can bring it.
+    expect(row(page, name)).to_be_visible()
+    assert traffic.story(dropped) == [
+        "hello", "resync_required", "GET /api/notifications/unread-count/", "GET /api/tasks/"]
 
 
 def test_a_revoked_token_sends_the_console_back_to_sign_in(open_console, user, gateway):

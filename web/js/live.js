@@ -1,4 +1,12 @@
-/** The live feed: one WebSocket to /ws/tasks/, reconnected with back-off; the caller re-fetches on every (re)open. */
+/**
+ * The live feed: one WebSocket to /ws/tasks/, reconnected with back-off, resuming where it left off.
+ *
+ * The relay's messages carry a cursor. The feed keeps the last one and reconnects with `&since=<cursor>`;
+ * the relay replays what was published meanwhile before going live: no gap, no duplicate. So the caller
+ * re-fetches only when told (onResync): at the first socket's hello, when there is no cursor yet, and on
+ * `resync_required`, when the relay cannot serve the cursor. The cursor is kept in memory, one per
+ * signed-in session: a new page load starts without one and fetches.
+ */
 
 const TOKEN_REFUSED = 4401;  // no, bad, expired or revoked token: signing in again is the only cure
 const FIRST_DELAY_MS = 500;
@@ -6,13 +14,14 @@ const MAX_DELAY_MS = 15000;
 
 export class LiveFeed {
   /**
-   * onOpen: the socket is (re)connected; events missed meanwhile are not replayed, so re-fetch.
-   * onMessage(message): a parsed feed message. onState(state): 'connecting' | 'live' | 'offline'.
+   * onResync: the views may have missed events (the first hello, or a cursor the relay cannot serve): re-fetch.
+   * onMessage(message): a parsed task_update or notification. onState(state): 'connecting' | 'live' | 'offline'.
    * onRefused: the server closed with 4401.
    */
-  constructor(token, { onOpen, onMessage, onState, onRefused }) {
-    Object.assign(this, { token, onOpen, onMessage, onState, onRefused });
+  constructor(token, { onResync, onMessage, onState, onRefused }) {
+    Object.assign(this, { token, onResync, onMessage, onState, onRefused });
     this.socket = null;
+    this.cursor = null;  // of the last message received that had one: where to resume
     this.failures = 0;
     this.timer = null;
     this.stopped = false;
@@ -39,20 +48,16 @@ export class LiveFeed {
     if (this.stopped) return;
     clearTimeout(this.timer);
     this.onState('connecting');
-    const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-    // Browsers cannot set headers on a WebSocket, so the token rides in the query (the gateway does not log it).
-    const url = `${scheme}//${window.location.host}/ws/tasks/?token=${encodeURIComponent(this.token)}`;
-    const socket = new WebSocket(url);
+    const socket = new WebSocket(this.url());
     this.socket = socket;
     socket.addEventListener('open', () => {
       this.failures = 0;
       this.onState('live');
-      this.onOpen();
     });
     socket.addEventListener('message', (event) => {
       let message;
       try { message = JSON.parse(event.data); } catch { return; }
-      this.onMessage(message);
+      this.received(message);
     });
     socket.addEventListener('close', (event) => {
       if (this.socket !== socket) return;
@@ -66,6 +71,26 @@ export class LiveFeed {
       this.onState('offline');
       this.scheduleReconnect();
     });
+  }
+
+  url() {
+    const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+    // Browsers cannot set headers on a WebSocket, so the token rides in the query (the gateway does not log it).
+    const since = this.cursor === null ? '' : `&since=${encodeURIComponent(this.cursor)}`;
+    return `${scheme}//${window.location.host}/ws/tasks/?token=${encodeURIComponent(this.token)}${since}`;
+  }
+
+  received(message) {
+    const resuming = this.cursor !== null;
+    if (typeof message.cursor === 'string') this.cursor = message.cursor;
+    if (message.type === 'hello') {
+      // The first socket's events start at its hello: what the views fetched before may be behind it.
+      if (!resuming) this.onResync();
+    } else if (message.type === 'resync_required') {
+      this.onResync();
+    } else {
+      this.onMessage(message);
+    }
   }
 
   scheduleReconnect() {

@@ -67,7 +67,8 @@ function onFeedMessage(message) {
 
 function startFeed() {
   feed = new LiveFeed(session.token, {
-    onOpen: () => { refreshSoon(); refreshUnreadCount().catch(() => {}); },
+    // Not on every reconnect: a resumed socket brings what it missed as messages.
+    onResync: () => { refreshSoon(); refreshUnreadCount().catch(() => {}); },
     onMessage: onFeedMessage,
     onState: (state) => {
       const label = { connecting: 'Connecting…', live: 'Live', offline: 'Offline — reconnecting' }[state];
