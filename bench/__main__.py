@@ -19,7 +19,8 @@ from .report import markdown_table, met  # noqa: E402
 from .scenarios import Bench  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results")
-ORDER = ["start_time", "list_tasks", "create_tasks", "event_latency", "sockets_and_fanout", "consumer_drain"]
+ORDER = ["start_time", "list_tasks", "create_tasks", "event_latency", "sockets_and_fanout", "mass_resume",
+         "consumer_drain"]
 
 
 def log(message: str) -> None:

@@ -1,0 +1,179 @@
+"""The clients of the mass-resume scenario: sockets that note their cursor, then resume from it and check, message by
+message, that the relay replays exactly what they missed, in order, before the live marker."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import gevent
+import orjson
+import websocket
+from gevent.pool import Pool
+from wsproto.connection import Connection, ConnectionType
+from wsproto.events import CloseConnection, Ping, TextMessage
+from wsproto.utilities import RemoteProtocolError
+
+MAX_PROBLEMS = 5  # noted per socket; the first is enough to fail the scenario, a few tell the pattern
+RECEIVE_BYTES = 65536
+
+
+def cursor_offset(cursor: str) -> int:
+    """The stream offset in the relay's cursor (`<offset>.<fingerprint>`, ws_relay/history.py). Clients treat
+    cursors as opaque; the bench reads the offset only to check that messages come in stream order."""
+    return int(cursor.split(".", 1)[0])
+
+
+@dataclass(frozen=True)
+class Run:
+    """The events published while the sockets are away (task ids first_id .. first_id + events - 1, titled
+    `<name> <n>`), and the live marker after them (task id first_id + events)."""
+
+    name: str
+    first_id: int
+    events: int
+
+    @property
+    def marker_id(self) -> int:
+        return self.first_id + self.events
+
+
+@dataclass
+class FeedSocket:
+    """One client socket and what it received, checked as it arrives: a hello first (at `since` when resuming),
+    cursors strictly increasing, the run's events once each in order, the marker only after all of them."""
+
+    since: str | None
+    run: Run | None
+    opened_at: float | None = None
+    last_cursor: str | None = None
+    last_offset: int = -1
+    events: int = 0  # the run's events received, in order
+    others: int = 0  # messages after the hello that are not the run's (another producer's events)
+    caught_up_at: float | None = None  # arrival of the run's last event
+    marker_at: float | None = None
+    ended: str | None = None  # how the connection ended, when the relay or the network ended it
+    problems: list[str] = field(default_factory=list)
+
+    def receive(self, message: dict[str, Any], arrived: float) -> None:
+        kind, cursor = message.get("type"), message.get("cursor")
+        if not isinstance(cursor, str):
+            return self.problem(f"a {kind} message without a cursor")
+        if self.last_cursor is None and kind != "hello":
+            return self.problem(f"a {kind} message before the hello")
+        if self.last_cursor is not None and kind == "hello":
+            return self.problem("a second hello")
+        if kind == "hello" and self.since is not None and cursor != self.since:
+            self.problem(f"hello at {cursor}, not at the cursor {self.since} it resumed from")
+        offset = cursor_offset(cursor)
+        if kind != "hello" and offset <= self.last_offset:
+            self.problem(f"cursor {cursor} after {self.last_cursor}: out of order or sent twice")
+        self.last_cursor, self.last_offset = cursor, offset
+        if kind == "resync_required":
+            self.problem(f"resync_required at {cursor}: the relay could not replay from {self.since}")
+        elif kind == "task_update" and self.run is not None and self.is_of_run(message["task"]):
+            self.count_event(message["task"]["id"] - self.run.first_id, arrived)
+        elif kind != "hello":
+            self.others += 1
+
+    def is_of_run(self, task: dict[str, Any]) -> bool:
+        assert self.run is not None
+        return str(task.get("title", "")).startswith(self.run.name)
+
+    def count_event(self, number: int, arrived: float) -> None:
+        assert self.run is not None
+        if number == self.run.events:
+            if self.events != self.run.events:
+                self.problem(f"the live marker after {self.events} of {self.run.events} events")
+            if self.marker_at is not None:
+                self.problem("the live marker twice")
+            self.marker_at = arrived
+        elif number != self.events:
+            self.problem(f"event {number} of the run where {self.events} was due")
+        else:
+            self.events += 1
+            if self.events == self.run.events:
+                self.caught_up_at = arrived
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(text)
+
+
+class FeedSockets:
+    """Many FeedSockets of one URL, each a greenlet (the bench patched with gevent) that reads from the moment its
+    own handshake is done: reading only once all were open would stall the relay's writes to the first ones."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.sockets: list[FeedSocket] = []
+        self._connections: list[websocket.WebSocket] = []
+        self._readers: list[gevent.Greenlet] = []
+
+    def open(self, sockets: list[FeedSocket]) -> None:
+        """Start every socket's handshake at once, each with `since=` its cursor when it has one; returns once
+        every handshake has begun."""
+        self.sockets += sockets
+        self._readers += [gevent.spawn(self._run, client) for client in sockets]
+        gevent.sleep(0)  # each greenlet runs up to its first wait: the connect
+
+    def _run(self, client: FeedSocket) -> None:
+        url = self.url + (f"&since={quote(client.since)}" if client.since is not None else "")
+        try:
+            ws = websocket.create_connection(url, timeout=60, suppress_origin=True)  # not a browser: no Origin
+        except (websocket.WebSocketException, OSError) as exc:
+            client.ended = f"handshake failed: {type(exc).__name__}: {exc}"
+            return
+        client.opened_at = time.time()
+        self._connections.append(ws)
+        ws.settimeout(None)
+        # The raw socket, read in large pieces and parsed by wsproto (the relay's own WebSocket library):
+        # websocket-client spends more on a frame (three reads, a frame object, a UTF-8 check in pure Python)
+        # than the relay does sending it, so this one process set the pace, and in one run the relay dropped
+        # 49 of 2,000 sockets mid-replay while they waited their turn here. `sock` is the connected socket in
+        # websocket-client 1.9 (the lock pins 1.9.2); its handshake reads no further than the headers, so every
+        # frame is still to be read from it.
+        sock, frames, parts = ws.sock, Connection(ConnectionType.CLIENT), []
+        if sock is None:
+            client.ended = "no socket after the handshake"
+            return
+        try:
+            while True:
+                data = sock.recv(RECEIVE_BYTES)
+                if not data:
+                    client.ended = f"connection closed without a close frame after {client.events} events"
+                    return
+                arrived = time.time()
+                frames.receive_data(data)
+                for event in frames.events():
+                    if isinstance(event, TextMessage):  # wsproto hands over what arrived of a message so far
+                        parts.append(event.data)
+                        if event.message_finished:
+                            client.receive(orjson.loads("".join(parts)), arrived)
+                            parts.clear()
+                    elif isinstance(event, Ping):
+                        ws.pong(event.payload)
+                    elif isinstance(event, CloseConnection):
+                        client.ended = f"closed by the relay ({event.code}) after {client.events} events"
+                        return
+        except (websocket.WebSocketException, OSError, ValueError, RemoteProtocolError) as exc:
+            client.ended = f"{type(exc).__name__}: {exc} after {client.events} events"
+
+    def failures(self) -> list[str]:
+        """One line for each socket that failed a check or was ended, for the scenario to raise with."""
+        return [f"socket {index}: {'; '.join(client.problems + ([client.ended] if client.ended else []))}"
+                for index, client in enumerate(self.sockets) if client.problems or client.ended]
+
+    def close(self) -> None:
+        """Close every socket (a close frame, a short wait for the relay's), a few hundred at a time."""
+        gevent.killall(self._readers)
+        Pool(200).map(close_quietly, self._connections)
+        self._connections, self._readers = [], []
+
+
+def close_quietly(ws: websocket.WebSocket) -> None:
+    try:
+        ws.close(timeout=1)
+    except (websocket.WebSocketException, OSError):
+        pass
