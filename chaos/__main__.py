@@ -95,7 +95,7 @@ def markdown(results: dict) -> str:
         injected: dict[str, int] = {}
         for fault in faults["faults"]:
             injected[fault["fault"]] = injected.get(fault["fault"], 0) + 1
-        ws = faults["websocket"]["totals"]
+        ws, resumed = faults["websocket"]["totals"], faults["websocket"]["resuming"]["totals"]
         lines += ["## Fault run", "", "| measure | value |", "| --- | --- |",
                   f"| changes committed | {faults['requests']['changes_committed']} in {faults['load_seconds']} s |",
                   f"| faults injected | {', '.join(f'{n} × {k}' for k, n in injected.items())} |",
@@ -110,6 +110,9 @@ def markdown(results: dict) -> str:
                   f"{faults['notifications']['doubled_or_unexpected']} |",
                   f"| WebSocket sessions / events / gaps / leaks | {ws['sessions']} / {ws['events']} / {ws['gaps']}"
                   f" / {ws['leaks']} |",
+                  f"| resuming clients: sockets (resumed) / events / gaps / duplicates / resync_required | "
+                  f"{resumed['sessions']} ({resumed['resumed']}) / {resumed['events']} / {resumed['gaps']} / "
+                  f"{resumed['duplicates'] + resumed['notifications_twice']} / {resumed['resyncs']} |",
                   f"| final round missed by reconnected clients | "
                   f"{faults['websocket']['final_round']['missing_at_watchers']} |",
                   f"| healthy afterwards, no manual restart | {faults['healthy_afterwards']} |",

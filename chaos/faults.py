@@ -11,7 +11,9 @@ run and in a seeded random order:
   them go down at once: a harder fault than one service's database).
 
 A durable tap queue sees every task event; one WebSocket client per person watches through
-the gateway and reconnects whenever its socket closes. Afterwards the run waits (with a
+the gateway and reconnects whenever its socket closes, and a second one per person leaves its
+socket at random every few seconds and resumes from its last cursor (`?since=`): across all its
+sockets it must have every event it may see, none twice. Afterwards the run waits (with a
 deadline) until the system has settled, then makes a final round of changes that every
 reconnected client must receive, and reports (chaos/ledger.py does the arithmetic): events
 lost, extra or out of order; notifications missing or doubled; WebSocket leaks and gaps;
@@ -37,7 +39,14 @@ from stack.config import Profile
 from taskwire_common import contracts
 
 from .injectors import Faults
-from .ledger import Change, account_events, account_notifications, account_sessions, expected_notifications
+from .ledger import (
+    Change,
+    account_events,
+    account_notifications,
+    account_resumed,
+    account_sessions,
+    expected_notifications,
+)
 
 REQUEST_TIMEOUT = 10.0  # a request that takes longer is a hang, and a failure
 PASSWORD = "chaos-password-1"
@@ -54,6 +63,7 @@ class Plan:
     users: int = 4
     writers: int = 4
     final_changes: int = 20
+    resuming_drop_after: tuple[float, float] = (0.5, 5.0)  # seconds a resuming client keeps each socket
     seed: int = 8
     wait_for_soak: bool = True  # make chaos waits for a soak run on this machine; make test does not
 
@@ -126,7 +136,9 @@ class FaultRun:
         try:
             self.setup()
             watchers = [Watcher(self.gateway, person) for person in self.people]
-            for watcher in watchers:
+            resuming = [Watcher(self.gateway, person, resume=True, drop_after=plan.resuming_drop_after,
+                                seed=plan.seed + number) for number, person in enumerate(self.people)]
+            for watcher in watchers + resuming:
                 watcher.start()
             self.log(f"   {plan.changes} changes over {plan.seconds:.0f} s by {plan.writers} writers; "
                      f"faults: {', '.join(plan.faults())}")
@@ -136,10 +148,12 @@ class FaultRun:
             self.log(f"   load done in {load_seconds:.0f} s: {len(self.outcomes.changes)} changes committed, "
                      f"{self.outcomes.refused_503} refused with 503, {len(self.outcomes.errors)} errors")
             settled = self._settle(tap)
-            final = self._final_round(watchers, tap)
-            for watcher in watchers:
+            for watcher in resuming:
+                watcher.stop_dropping()
+            final = self._final_round(watchers, tap, resuming)
+            for watcher in watchers + resuming:
                 watcher.stop()
-            return self._report(tap, watchers, load_seconds, settled, final)
+            return self._report(tap, watchers, resuming, load_seconds, settled, final)
         finally:
             tap.delete()
 
@@ -263,8 +277,9 @@ class FaultRun:
             pass
         return items
 
-    def _final_round(self, watchers: list[Watcher], tap: Tap) -> dict:
-        """Every watcher, reconnected by itself, must get every event it may see from now on."""
+    def _final_round(self, watchers: list[Watcher], tap: Tap, resuming: list[Watcher]) -> dict:
+        """Every watcher, reconnected by itself, must get every event it may see from now on; every resuming
+        one too, on whichever socket it holds by then."""
         wait_until(lambda: all(w.current for w in watchers), 60, "every watcher connected again")
         # A socket is only known to be live (not about to be refused) once an event reached it.
         deadline = time.monotonic() + 60
@@ -291,14 +306,19 @@ class FaultRun:
                 self.record(change)
                 final.append(change)
 
+        events: dict = {}
+
         def delivered() -> int:
-            events = {e.id: e for e in tap.drain()}
+            events.update((e.id, e) for e in tap.drain())
             final_ids = {e.id for e in events.values()
                          if e.type == contracts.TASK_CREATED and e.task_id in {c.task_id for c in final}}
             missing = 0
-            for watcher in watchers:
-                session = sessions[id(watcher)]
-                got = set(session.event_ids[marks[id(watcher)]:]) if session else set()
+            for watcher in watchers + resuming:
+                if watcher in resuming:
+                    got = {i for session in watcher.sessions for i in session.event_ids}
+                else:
+                    session = sessions[id(watcher)]
+                    got = set(session.event_ids[marks[id(watcher)]:]) if session else set()
                 should = {i for i in final_ids if watcher.person.is_admin
                           or events[i].assignee == watcher.person.id}
                 missing += len(should - got)
@@ -313,14 +333,21 @@ class FaultRun:
         unchanged = all(sessions[id(w)] is w.current for w in watchers)
         return {"changes": len(final), "missing_at_watchers": missing, "sockets_stayed_open": unchanged}
 
-    def _report(self, tap: Tap, watchers: list[Watcher], load_seconds: float, settled: dict, final: dict) -> dict:
+    def _report(self, tap: Tap, watchers: list[Watcher], resuming: list[Watcher], load_seconds: float,
+                settled: dict, final: dict) -> dict:
         tap_events = tap.drain()
-        sockets = {}
+        sockets, resumed = {}, {}
         for watcher in watchers:
             person = watcher.person
             sockets[person.username] = account_sessions(watcher.sessions, tap_events, person.id, person.is_admin)
+        for watcher in resuming:
+            person = watcher.person
+            resumed[person.username] = account_resumed(watcher.sessions, tap_events, person.id, person.is_admin)
         totals = {key: sum(s[key] for s in sockets.values()) for key in ("sessions", "events", "gaps", "leaks",
                                                                          "duplicates", "unknown")}
+        resumed_totals = {key: sum(s[key] for s in resumed.values()) for key in (
+            "sessions", "resumed", "events", "gaps", "leaks", "duplicates", "unknown", "resyncs",
+            "notifications_twice")}
         events, notifications = account_events(self.outcomes.changes, tap_events), self.notification_accounting()
         failures = [name for name, bad in (
             ("events lost", events["lost"]), ("events extra", events["extra"]),
@@ -330,6 +357,11 @@ class FaultRun:
             ("notifications of another user", notifications["foreign"]),
             ("websocket leaks", totals["leaks"]), ("websocket gaps", totals["gaps"]),
             ("websocket duplicates", totals["duplicates"]), ("websocket unknown events", totals["unknown"]),
+            ("resuming sockets: gaps", resumed_totals["gaps"]),
+            ("resuming sockets: duplicates", resumed_totals["duplicates"] + resumed_totals["notifications_twice"]),
+            ("resuming sockets: leaks", resumed_totals["leaks"] + resumed_totals["unknown"]),
+            ("resuming sockets: resync_required", resumed_totals["resyncs"]),
+            ("resuming sockets never resumed", resumed_totals["resumed"] == 0),
             ("final round not delivered", final["missing_at_watchers"] != 0),
             ("request errors", len(self.outcomes.errors)), ("not healthy afterwards", not settled["healthy"]),
         ) if bad]
@@ -343,6 +375,7 @@ class FaultRun:
                          "errors": self.outcomes.errors[:20], "error_count": len(self.outcomes.errors)},
             "events": events, "notifications": notifications,
             "websocket": {"totals": totals, "final_round": final, "per_person": sockets,
+                          "resuming": {"totals": resumed_totals, "per_person": resumed},
                           "close_codes": sorted({s.close_code for w in watchers for s in w.sessions
                                                  if s.close_code is not None})},
             "healthy_afterwards": settled["healthy"], "processes": settled["processes"],

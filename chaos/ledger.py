@@ -131,3 +131,17 @@ def account_sessions(sessions: list[Session], tap_events: list[TaskEvent], user_
                     and visible_to(by_id[event_id], user_id, is_admin))
     return {"sessions": len(sessions), "events": sum(len(s.event_ids) for s in sessions), "gaps": gaps,
             "leaks": leaks, "duplicates": duplicates, "unknown": unknown}
+
+
+def account_resumed(sessions: list[Session], tap_events: list[TaskEvent], user_id: int, is_admin: bool) -> dict:
+    """A resuming client's sessions read as one feed: each resumed from the cursor the one before ended with, so
+    together they must have every event the user may see from the first one received to the last (no gap), and
+    none twice (by event id, beyond the times it was published)."""
+    whole = Session(opened=sessions[0].opened if sessions else 0.0,
+                    event_ids=[i for s in sessions for i in s.event_ids],
+                    notifications=[n for s in sessions for n in s.notifications])
+    accounted = account_sessions([whole], tap_events, user_id, is_admin)
+    notes = Counter(n["id"] for n in whole.notifications)
+    return accounted | {"sessions": len(sessions), "resyncs": sum(s.resyncs for s in sessions),
+                        "resumed": sum(s.since is not None for s in sessions),
+                        "notifications_twice": sum(n - 1 for n in notes.values())}

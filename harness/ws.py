@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import random
 import socket
 import struct
 import termios
@@ -94,29 +95,42 @@ class LiveFeed:
 
 @dataclass
 class Session:
-    """One WebSocket connection of a watcher: the task event ids and notifications it received."""
+    """One WebSocket connection of a watcher: the task event ids and notifications it received, and its cursor."""
 
     opened: float
+    since: str | None = None  # the cursor it resumed from
     closed: float | None = None
     close_code: int | None = None
     event_ids: list[str] = field(default_factory=list)
     notifications: list[dict] = field(default_factory=list)
+    cursor: str | None = None  # of the last message that had one
+    resyncs: int = 0
 
     def receive(self, message: dict[str, Any]) -> None:
+        self.cursor = message.get("cursor", self.cursor)
         if message["type"] == "task_update":
             self.event_ids.append(message["event_id"])
-        else:
+        elif message["type"] == "notification":
             self.notifications.append(message["notification"])
+        elif message["type"] == "resync_required":
+            self.resyncs += 1
 
 
 class Watcher:
-    """One person's WebSocket client in a thread: reads everything, reconnects whenever the socket closes."""
+    """One person's WebSocket client in a thread: reads everything, reconnects whenever the socket closes.
 
-    def __init__(self, gateway: str, person: Person):
-        self.url = ws_url(gateway, token=person.token)
-        self.person = person
+    A resuming watcher reconnects with `since=` the last cursor it received, and when `drop_after`
+    (seconds, low and high) is given it also leaves each socket itself after a random while in
+    that range, as a client on a poor network would.
+    """
+
+    def __init__(self, gateway: str, person: Person, resume: bool = False,
+                 drop_after: tuple[float, float] | None = None, seed: int = 0):
+        self.gateway, self.person, self.resume, self.drop_after = gateway, person, resume, drop_after
+        self.rng = random.Random(seed)
         self.sessions: list[Session] = []
         self.stopping = threading.Event()
+        self.leaving = threading.Event()  # the current session's: set to leave it
         self.thread = threading.Thread(target=self._run, daemon=True, name=f"watcher-{person.username}")
 
     def start(self) -> None:
@@ -124,7 +138,15 @@ class Watcher:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.leaving.set()
         self.thread.join(timeout=10)
+
+    def stop_dropping(self) -> None:
+        self.drop_after = None
+
+    @property
+    def cursor(self) -> str | None:
+        return next((s.cursor for s in reversed(self.sessions) if s.cursor), None)
 
     @property
     def current(self) -> Session | None:
@@ -134,22 +156,33 @@ class Watcher:
     def _run(self) -> None:
         delay = 0.1
         while not self.stopping.is_set():
+            since = self.cursor if self.resume else None
             try:
-                ws = websocket.create_connection(self.url, timeout=5)
+                ws = websocket.create_connection(ws_url(self.gateway, token=self.person.token, since=since),
+                                                 timeout=5)
             except (websocket.WebSocketException, OSError):
                 self.stopping.wait(delay)
                 delay = min(delay * 2, 2.0)
                 continue
-            session = Session(opened=time.monotonic())
+            session = Session(opened=time.monotonic(), since=since)
             self.sessions.append(session)
             ws.settimeout(1)
+            self.leaving.clear()
+            if self.stopping.is_set():  # stop() came between the loop's check and the clear
+                self.leaving.set()
+            timer = None
+            if self.drop_after is not None:
+                timer = threading.Timer(self.rng.uniform(*self.drop_after), self.leaving.set)
+                timer.start()
             try:
-                session.close_code = read_messages(ws, session.receive, stopping=self.stopping)
+                session.close_code = read_messages(ws, session.receive, stopping=self.leaving)
             finally:
+                if timer is not None:
+                    timer.cancel()
                 session.closed = time.monotonic()
                 ws.close()
-            if session.event_ids or session.notifications:
-                delay = 0.1
+            if session.event_ids or session.notifications or session.close_code is None:
+                delay = 0.1  # it was live, or it left by itself
             self.stopping.wait(delay)
             delay = min(delay * 2, 2.0)
 

@@ -7,6 +7,7 @@ from chaos.ledger import (
     Session,
     account_events,
     account_notifications,
+    account_resumed,
     account_sessions,
     expected_notices,
     expected_notifications,
@@ -107,3 +108,17 @@ def test_an_event_twice_on_one_socket_is_a_duplicate_unless_it_was_published_twi
     twice = Session(opened=0, event_ids=["a", "a"])
     assert account_sessions([twice], TAP, ANN, False)["duplicates"] == 1
     assert account_sessions([twice], [TAP[0], TAP[0]], ANN, False)["duplicates"] == 0
+
+
+def test_a_resuming_clients_sockets_are_one_feed_gap_and_double_across_them_count():
+    """Each of its sockets resumed where the one before ended: what fell between two sockets is a gap."""
+    whole = [Session(opened=0, event_ids=["a"]), Session(opened=1, since="1.x", event_ids=["c", "d"])]
+    accounted = account_resumed(whole, TAP, ANN, False)
+    assert (accounted["gaps"], accounted["duplicates"], accounted["resumed"]) == (0, 0, 1)
+    lost_between = [Session(opened=0, event_ids=["a"]), Session(opened=1, since="1.x", event_ids=["d"])]
+    assert account_resumed(lost_between, TAP, ANN, False)["gaps"] == 1
+    replayed_twice = [Session(opened=0, event_ids=["a", "c"]), Session(opened=1, since="1.x", event_ids=["c", "d"])]
+    assert account_resumed(replayed_twice, TAP, ANN, False)["duplicates"] == 1
+    resynced = [Session(opened=0, event_ids=["a"], resyncs=1, notifications=[{"id": 5}, {"id": 5}])]
+    assert account_resumed(resynced, TAP, ANN, False)["resyncs"] == 1
+    assert account_resumed(resynced, TAP, ANN, False)["notifications_twice"] == 1

@@ -62,3 +62,12 @@ def test_a_session_files_task_events_by_id_and_notifications_whole():
     session.receive({"type": "task_update", "event_id": "e1", "task": {}})
     session.receive({"type": "notification", "notification": {"user": 2}})
     assert session.event_ids == ["e1"] and session.notifications == [{"user": 2}]
+
+
+def test_a_session_keeps_the_last_cursor_and_counts_resyncs():
+    session = Session(opened=0)
+    session.receive({"type": "hello", "cursor": "1.a", "user": 2})
+    session.receive({"type": "task_update", "event_id": "e1", "task": {}, "cursor": "2.b"})
+    assert session.cursor == "2.b" and session.resyncs == 0
+    session.receive({"type": "resync_required", "cursor": "9.c"})
+    assert session.cursor == "9.c" and session.resyncs == 1 and session.event_ids == ["e1"]
