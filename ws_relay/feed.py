@@ -1,9 +1,9 @@
 """This relay process's reader of the feed stream: it keeps the hub's history and fans every entry out live.
 
-Starting, it learns where the stream ends and reads the last `history_size` entries before
-that into the history; once it has read up to that end the hub is ready and sockets are
-served. The stream's first entry delivered from "last" marks the end: the reader first appends
-a mark of its own, so that even an empty stream has one.
+Starting, it appends a mark of its own to the stream, learns about where the stream ends (the
+first entry delivered from "last"; the mark makes sure there is one) and reads from the
+`history_size` entries before that into the history. Once it has read its own mark it has read
+everything published before it started: the hub is ready and sockets are served.
 
 After a broker restart or a lost connection it reads on from the last entry it has, checking
 that the stream still holds that very entry; sockets stay open meanwhile and miss nothing, since
@@ -49,7 +49,7 @@ class FeedReader:
         self.reading = False
         self.last_error = "not started"
         self.stop_event = threading.Event()
-        self.end = -1  # the stream's end when this process started reading it: ready once read up to here
+        self.mark = ""  # the fingerprint of this reader's last mark: the hub is ready once it is read
 
     def start(self) -> None:
         threading.Thread(target=self.run, name="event-feed", daemon=True).start()
@@ -77,17 +77,13 @@ class FeedReader:
         try:
             self.topology.declare(connection.channel())
             declare_feed(connection, self.retention)
-            publish_mark(connection)
+            self.mark = publish_mark(connection)
             tail = self.hub.tail
-            if tail is None:
-                self.end = self._stream_end()
-                start = max(0, self.end - self.hub.history.capacity + 1)
-            else:
-                start = tail.offset
+            start = tail.offset if tail else max(0, self._stream_end() - self.hub.history.capacity + 1)
             consumer = StreamConsumer(connection, start)
             self.reading, self.last_error = True, ""
             backoff.reset()
-            log.info("%s reading the stream from offset %s (its end: %s)", self.name, start, self.end)
+            log.info("%s reading the stream from offset %s", self.name, start)
             self._read(consumer, tail)
         finally:
             self.reading = False
@@ -98,7 +94,8 @@ class FeedReader:
                     log.debug("%s closed with %s", self.name, error)
 
     def _stream_end(self) -> int:
-        """The offset of an entry at the stream's end: the first delivered from "last" (which holds our mark)."""
+        """The offset of an entry at about the stream's end: the first delivered from "last" (RabbitMQ's last
+        chunk; some versions give a later entry or an earlier chunk, which only moves where the history starts)."""
         reader = StreamReader(self.amqp_url, "last")
         try:
             deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
@@ -110,7 +107,7 @@ class FeedReader:
             reader.close()
 
     def _read(self, consumer: StreamConsumer, tail: Cursor | None) -> None:
-        """Publish every entry after `tail` to the hub; the hub is ready once offset `self.end` was read."""
+        """Publish every entry after `tail` to the hub; the hub is ready once this reader's mark was read."""
         unchecked = tail  # after a reconnection: the stream must deliver this very entry first
         deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
         while not self.stop_event.is_set():
@@ -125,13 +122,8 @@ class FeedReader:
                     raise FeedBroken(f"the stream holds {entries[0].cursor} where this process read {unchecked}")
                 unchecked = None
                 entries = entries[1:]
-                self._check_ready(tail)
             for entry in entries:
                 self.hub.publish(entry)
-            if entries:
-                self._check_ready(entries[-1].cursor)
-
-    def _check_ready(self, read: Cursor | None) -> None:
-        if not self.hub.ready and read is not None and read.offset >= self.end:
-            self.hub.mark_ready()
-            log.info("%s synced at %s; %s entries in memory", self.name, read, len(self.hub.history))
+            if not self.hub.ready and any(entry.cursor.fingerprint == self.mark for entry in entries):
+                self.hub.mark_ready()
+                log.info("%s synced at %s; %s entries in memory", self.name, self.hub.tail, len(self.hub.history))

@@ -51,6 +51,7 @@ class Replay:
         """The next frames to send (at most `limit` from the history, at most a stream batch from the stream);
         [] once the socket is live. Raises CursorGone."""
         while True:
+            entries: list[Entry] | None
             if self.from_stream:
                 entries = self._read_stream()
             else:

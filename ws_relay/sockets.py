@@ -27,6 +27,7 @@ from .stream import StreamReader
 log = logging.getLogger(__name__)
 
 CLOSE_SECONDS = 5.0
+CURSOR_AHEAD_WAIT_SECONDS = 5.0
 
 sock = Sock()
 bp = Blueprint("sockets", __name__)
@@ -94,6 +95,14 @@ def serve(ws, wants_task_events: bool) -> None:
     log.info("WebSocket of user %s closed (%s)", principal.user_id, connection.close_code or "by the client")
 
 
+def read_up_to(hub: Hub, offset: int) -> None:
+    """Give this process's reader a moment to read up to a cursor another relay process gave out, which may
+    read the stream a little ahead of this one (a cursor that is still ahead after that is foreign)."""
+    deadline = time.monotonic() + CURSOR_AHEAD_WAIT_SECONDS
+    while (tail := hub.tail) is not None and tail.offset < offset and time.monotonic() < deadline:
+        gevent.sleep(0.02)
+
+
 def greet(hub: Hub, connection: Connection, since: str | None, settings: RelaySettings) -> Replay | None:
     """Queue the hello; then either the Replay that brings a resuming socket to the tail, or None with the
     socket live at the tail (and told `resync_required` if it sent a cursor this feed cannot serve).
@@ -102,6 +111,7 @@ def greet(hub: Hub, connection: Connection, since: str | None, settings: RelaySe
     user = connection.principal.user_id
     cursor = Cursor.parse(since)
     if cursor is not None and hub.ready:
+        read_up_to(hub, cursor.offset)
         def open_reader(start: int, through: int) -> StreamReader:
             return StreamReader(settings.amqp_url, start, through)
         try:

@@ -48,14 +48,17 @@ def entry_of(offset: int, properties: BasicProperties, body: bytes) -> Entry:
         return Entry(cursor)
 
 
-def publish_mark(connection: pika.BlockingConnection) -> None:
-    """Append a mark to the stream, confirmed: from then on the stream holds at least one entry."""
+def publish_mark(connection: pika.BlockingConnection) -> str:
+    """Append a mark to the stream, confirmed, and return the fingerprint its cursor will have: a reader that has
+    read it has read everything published before it."""
+    mark_id = str(uuid.uuid4())
     channel = connection.channel()
     channel.confirm_delivery()
     channel.basic_publish(exchange="", routing_key=FEED_STREAM, body=b"",
-                          properties=pika.BasicProperties(type=MARK_TYPE, message_id=str(uuid.uuid4()),
+                          properties=pika.BasicProperties(type=MARK_TYPE, message_id=mark_id,
                                                           delivery_mode=pika.DeliveryMode.Persistent))
     channel.close()
+    return Cursor.of(0, mark_id).fingerprint
 
 
 class StreamConsumer:

@@ -164,10 +164,12 @@ def second_relay():
     env = STACK.process_env("ws_relay")
     # The test's client sends its own address as Origin (websocket-client does), as a browser on that host would.
     env.update(WEB_CONCURRENCY="1", WS_ALLOWED_ORIGINS=f"{env['WS_ALLOWED_ORIGINS']},{address}")
+    log = open(PROFILE.log_dir / "second_relay.log", "ab")  # beside the stack's logs
     relay = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:taskwire_common.gunicorn_conf",
          "--bind", f"127.0.0.1:{SECOND_RELAY_PORT}", "ws_relay.wsgi:app"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
 
     def healthy():
         try:

@@ -1,4 +1,6 @@
 """A token revoked in users_svc stops working in every service and WebSocket within one second."""
+import json
+
 import pytest
 import requests
 import websocket
@@ -63,9 +65,11 @@ def test_websocket_without_a_valid_token_is_closed_with_4401(gateway, path, toke
 def test_websocket_accepts_the_authorization_header(gateway, user):
     ws = websocket.create_connection(ws_url(gateway), header=[f"Authorization: Token {user.token}"], timeout=5)
     try:
+        hello = json.loads(ws.recv())
+        assert hello["type"] == "hello" and hello["user"] == user.id
         ws.settimeout(0.5)
         with pytest.raises(websocket.WebSocketTimeoutException):
-            ws.recv()  # open and quiet: nothing sent, not closed
+            ws.recv()  # open and quiet: nothing more sent, not closed
     finally:
         ws.close()
 
