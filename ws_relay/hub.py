@@ -63,9 +63,10 @@ class Connection:
         return entry.audience is not None and entry.audience.includes(
             principal.user_id, principal.is_admin, self.wants_task_events)
 
-    def next_message(self) -> str | None:
-        """The oldest message waiting, taken off the list (which holds at most queue_size: a pop(0) is cheap)."""
-        return self.pending.pop(0) if self.pending else None
+    def take_pending(self, limit: int) -> list[str]:
+        """The oldest messages waiting, up to `limit`, taken off the list."""
+        taken, self.pending = self.pending[:limit], self.pending[limit:]
+        return taken
 
     def close(self, code: int, reason: str) -> None:
         """Ask the socket's greenlet to close it; safe from any greenlet."""

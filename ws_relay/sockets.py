@@ -12,7 +12,7 @@ import pika.exceptions
 from flask import Blueprint, current_app, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed, Server
-from wsproto.events import Ping
+from wsproto.events import Ping, TextMessage
 from wsproto.utilities import LocalProtocolError
 
 from taskwire_common.auth import Authenticator, InvalidToken, Principal, token_from_authorization
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 CLOSE_SECONDS = 5.0
 CURSOR_AHEAD_WAIT_SECONDS = 5.0
+SEND_BATCH = 32  # messages per write to a socket: a replay, or a burst, costs one system call per batch
 
 sock = Sock()
 bp = Blueprint("sockets", __name__)
@@ -196,7 +197,14 @@ class InlineReader:
 
     def send_ping(self) -> None:
         self.ws.pong_received = False
-        self.sock.send(self.ws.ws.send(Ping()))
+        self.sock.sendall(self.ws.ws.send(Ping()))
+
+    def send_texts(self, messages: list[str]) -> None:
+        """Send text messages in one write. (simple-websocket's `send` writes each on its own, and with `send`,
+        which may write part of a frame when the kernel's buffer is nearly full: `sendall` writes it all.)"""
+        if not self.ws.connected:
+            raise ConnectionClosed()
+        self.sock.sendall(b"".join(self.ws.ws.send(TextMessage(data=message)) for message in messages))
 
 
 class SocketLoop:
@@ -234,9 +242,9 @@ class SocketLoop:
             if self.client_wrote:
                 self.guarded(self.receive)
             sent = False
-            # One at a time: at most queue_size messages wait besides the one being sent.
-            while self.open and (message := connection.next_message()) is not None:
-                self.guarded(lambda: self.ws.send(message))
+            # A few at a time, in one write: at most queue_size messages wait besides those being sent.
+            while self.open and (batch := connection.take_pending(SEND_BATCH)):
+                self.guarded(lambda: self.reader.send_texts(batch))
                 sent = True
             if self.replay is not None and self.open:
                 self.catch_up()

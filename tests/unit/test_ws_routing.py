@@ -43,10 +43,7 @@ def notification_event(user):
 
 
 def received(connection):
-    messages = []
-    while (message := connection.next_message()) is not None:
-        messages.append(json.loads(message))
-    return messages
+    return [json.loads(message) for message in connection.take_pending(len(connection.pending))]
 
 
 class Properties:
