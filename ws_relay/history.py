@@ -46,15 +46,23 @@ class Entry:
     cursor: Cursor
     audience: Audience | None = None
     frame: str | None = None
+    event_id: str | None = None  # of an event clients are shown
 
     @property
     def offset(self) -> int:
         return self.cursor.offset
 
+    def hidden(self) -> Entry:
+        """The same entry shown to nobody."""
+        return Entry(self.cursor)
+
 
 class History:
     """The last entries read from the stream, without a gap, oldest first: at least `capacity` once
     that many were read, and at most an eighth more (the oldest are dropped in steps).
+
+    An event the outbox published twice (at least once, as it promises) is twice in the stream:
+    the second copy is kept hidden while the first is in the history, so no socket gets it twice.
 
     Not thread-safe on its own: the hub holds its lock around every use.
     """
@@ -63,6 +71,7 @@ class History:
         self.capacity = capacity
         self._entries: list[Entry] = []
         self._offsets: list[int] = []
+        self._event_ids: set[str] = set()  # of the shown entries held
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -75,19 +84,28 @@ class History:
     def first_offset(self) -> int | None:
         return self._offsets[0] if self._offsets else None
 
-    def append(self, entry: Entry) -> None:
+    def append(self, entry: Entry) -> Entry:
+        """Keep the entry; returns it as kept (hidden when it repeats an event the history holds)."""
         if self._offsets and entry.offset <= self._offsets[-1]:
             raise ValueError(f"entry {entry.offset} does not follow {self._offsets[-1]}")
+        if (event_id := entry.event_id) is not None:
+            if event_id in self._event_ids:
+                entry = entry.hidden()
+            else:
+                self._event_ids.add(event_id)
         self._entries.append(entry)
         self._offsets.append(entry.offset)
         excess = len(self._entries) - self.capacity
         if excess >= max(1, self.capacity // 8):  # trimmed in steps: a list's head is costly to drop one by one
+            self._event_ids.difference_update(e.event_id for e in self._entries[:excess] if e.event_id)
             del self._entries[:excess]
             del self._offsets[:excess]
+        return entry
 
     def clear(self) -> None:
         self._entries.clear()
         self._offsets.clear()
+        self._event_ids.clear()
 
     def holds(self, cursor: Cursor) -> bool:
         """Whether this cursor names an entry kept here (same offset, same fingerprint)."""

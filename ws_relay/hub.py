@@ -107,9 +107,9 @@ class Hub:
 
     def publish(self, entry: Entry) -> int:
         """Keep the entry and offer its frame to every live socket allowed to see it; returns how many that was."""
-        audience = entry.audience
         with self._lock:
-            self.history.append(entry)
+            entry = self.history.append(entry)
+            audience = entry.audience
             if audience is None or entry.frame is None:
                 return 0
             recipients = {c for user in audience.users for c in self._by_user.get(user, ())

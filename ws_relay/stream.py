@@ -42,7 +42,7 @@ def entry_of(offset: int, properties: BasicProperties, body: bytes) -> Entry:
         shown = shown_event(checked_envelope(parse_event(body)))
         if shown is None:
             return Entry(cursor)
-        return Entry(cursor, audience_of(shown), client_message(shown, str(cursor)))
+        return Entry(cursor, audience_of(shown), client_message(shown, str(cursor)), shown.id)
     except (MalformedEvent, KeyError, TypeError, AttributeError, ValueError) as error:
         log.error("the feed holds a malformed event at offset %s (%s): %r", offset, error, body[:200])
         return Entry(cursor)

@@ -186,3 +186,17 @@ def test_gaps_in_the_streams_offsets_are_not_taken_for_lost_entries():
         connection, replay = resume(hub, FakeStream(stream_entries, batch=4), start.cursor)
         shown = [int(m["cursor"].split(".")[0]) for m in replay_all(replay)]
         assert shown == [offset for offset in offsets if offset > start.offset] and connection.live
+
+
+def test_an_event_published_twice_reaches_a_socket_once_live_and_replayed():
+    event = task_updated({"id": 1, "title": "x", "assigned_user": 2}, {}, Actor(1, "admin"))
+    body = json.dumps(event).encode()
+    first, again = entry_of(1, Properties(event["id"]), body), entry_of(2, Properties(event["id"]), body)
+    hub = hub_with([mark(0)])
+    live = Connection(principal(2), True, 10)
+    hub.add(live)
+    hub.join_at_tail(live, lambda tail: [])
+    assert hub.publish(first) == 1 and hub.publish(again) == 0
+    assert [m["event_id"] for m in received(live)] == [event["id"]]
+    _, replay = resume(hub, FakeStream([]), mark(0).cursor)
+    assert [m["event_id"] for m in replay_all(replay)] == [event["id"]]
