@@ -49,8 +49,9 @@ class StackRunner:
         return supervisorctl(self.profile, *args, check=check)
 
     def process_env(self, process: str) -> dict[str, str]:
-        """The environment the stack gives one of its processes."""
-        return process_env(self.profile, self.profile.process(process))
+        """The environment the stack gives one of its processes (from the environment its commands inherit, not
+        this process's, which a test layer may have changed since)."""
+        return process_env(self.profile, self.profile.process(process), self.environ)
 
     def database_url(self, process: str) -> str:
         return self.process_env(process)["DATABASE_URL"]
