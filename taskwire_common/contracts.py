@@ -318,7 +318,14 @@ class ResyncMessage(TypedDict):
     cursor: str
 
 
-ClientMessage = TaskUpdateMessage | NotificationMessage | HelloMessage | ResyncMessage
+class CursorMessage(TypedDict):
+    """Sent to a socket that has been quiet while the feed moved on: the cursor to resume from is now `cursor`."""
+
+    type: Literal["cursor"]
+    cursor: str
+
+
+ClientMessage = TaskUpdateMessage | NotificationMessage | HelloMessage | ResyncMessage | CursorMessage
 
 
 def task_update_message(event: TaskEvent, cursor: str) -> TaskUpdateMessage:
@@ -337,6 +344,10 @@ def hello_message(cursor: str, user_id: int) -> HelloMessage:
 
 def resync_message(cursor: str) -> ResyncMessage:
     return {"type": "resync_required", "cursor": cursor}
+
+
+def cursor_message(cursor: str) -> CursorMessage:
+    return {"type": "cursor", "cursor": cursor}
 
 
 def encode_message(message: ClientMessage) -> str:

@@ -20,6 +20,7 @@ from gevent.event import Event
 
 from taskwire_common import contracts
 from taskwire_common.auth import Principal
+from taskwire_common.contracts import cursor_message, encode_message
 
 from .history import Cursor, Entry, History
 
@@ -48,6 +49,7 @@ class Connection:
     close_code: int | None = None
     close_reason: str = ""
     live: bool = field(default=False, init=False)  # offered new entries by the fan-out
+    position: int = field(default=-1, init=False)  # once live: the offset of the last entry offered (or joined at)
 
     def offer(self, message: str) -> None:
         if self.close_code is not None:
@@ -116,8 +118,9 @@ class Hub:
                           if c.live and (c.wants_task_events or not audience.is_task_event)}
             if audience.all_admins:
                 recipients |= self._admins
-        for connection in recipients:
-            connection.offer(entry.frame)
+            for connection in recipients:  # under the lock: a checkpoint never overtakes an entry
+                connection.offer(entry.frame)
+                connection.position = entry.offset
         return len(recipients)
 
     def join_at_tail(self, connection: Connection, greeting: Callable[[Cursor], list[str]]) -> Cursor | None:
@@ -141,8 +144,22 @@ class Hub:
             self._go_live(connection)
             return True
 
+    def checkpoint(self, connection: Connection, behind: int | None = None) -> Cursor | None:
+        """For a live socket the fan-out left `behind` entries or more behind the tail (it may see none of them;
+        by default a quarter of the history): queue a `cursor` message naming the tail, so that it resumes from
+        there, within the history, rather than from far back in the stream."""
+        behind = behind or max(1, self.history.capacity // 4)
+        with self._lock:
+            tail = self.history.tail
+            if not connection.live or tail is None or tail.offset - connection.position < behind:
+                return None
+            connection.offer(encode_message(cursor_message(str(tail))))
+            connection.position = tail.offset
+            return tail
+
     def _go_live(self, connection: Connection) -> None:
         connection.live = True
+        connection.position = self.history.tail.offset if self.history.tail else -1
         self._by_user.setdefault(connection.principal.user_id, set()).add(connection)
         if connection.principal.is_admin and connection.wants_task_events:
             self._admins.add(connection)

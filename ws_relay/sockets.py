@@ -86,7 +86,7 @@ def serve(ws, wants_task_events: bool) -> None:
             return close(ws, TRY_AGAIN_LATER, "The event feed is starting; try again shortly")
         log.info("WebSocket %s opened for user %s%s", request.path, principal.user_id,
                  " (resuming)" if replay else "")
-        SocketLoop(ws, connection, settings, replay).run()
+        SocketLoop(ws, connection, settings, replay, hub).run()
     finally:
         hub.remove(connection)
         if replay is not None:
@@ -210,8 +210,9 @@ class InlineReader:
 class SocketLoop:
     """The one greenlet of a socket: it sends queued messages, pings while idle, and reads what the client sends."""
 
-    def __init__(self, ws: Server, connection: Connection, settings: RelaySettings, replay: Replay | None = None):
-        self.ws, self.connection, self.replay = ws, connection, replay
+    def __init__(self, ws: Server, connection: Connection, settings: RelaySettings, replay: Replay | None = None,
+                 hub: Hub | None = None):
+        self.ws, self.connection, self.replay, self.hub = ws, connection, replay, hub
         self.reader = InlineReader(ws)
         self.ping_interval = settings.ping_interval_seconds
         self.send_timeout = settings.send_timeout_seconds
@@ -297,6 +298,8 @@ class SocketLoop:
     def ping(self) -> None:
         if not self.reader.pong_received:
             return self.connection.close(PING_TIMEOUT, "No answer to ping")
+        if self.hub is not None:
+            self.hub.checkpoint(self.connection)  # sent with the next round of messages
         self.guarded(self.reader.send_ping)
         self.next_ping = time.monotonic() + self.ping_interval
 

@@ -208,6 +208,25 @@ def test_a_cursor_the_relay_cannot_serve_gets_resync_required_then_live_events(o
     assert not feed.closed
 
 
+def test_a_quiet_socket_is_kept_within_the_history_by_cursor_messages(open_feed_at, changes):
+    """Bob sees none of 60 changes to Ann's task; the relay (200 entries of history in the test profile) sends
+    him the tail's cursor at a ping once the feed is 50 past him, and resuming from it replays nothing."""
+    quiet = open_feed_at(changes.bob.token)
+    hello_of(quiet)
+    for _ in range(60):
+        changes.make(1)  # the first of each make() is Ann's
+    wait_for(lambda: quiet.of_type("cursor"), timeout=10, message="a cursor message")
+    # (His own task's creation may reach him, if its event was published after his socket opened.)
+    assert all(m["task"]["assigned_user"] == changes.bob.id for m in quiet.of_type("task_update"))
+    quiet.close()
+    resumed = open_feed_at(changes.bob.token, since=last_cursor(quiet))
+    assert hello_of(resumed)["cursor"] == last_cursor(quiet)
+    changes.make(2)  # Ann's, then Bob's
+    bobs = changes.tasks[changes.bob.id]
+    wait_for(lambda: changes_of(resumed), timeout=10, message="Bob's live change")
+    assert changes_of(resumed) == [(bobs["id"], bobs["version"])] and not resumed.of_type("resync_required")
+
+
 def fill_the_stream(count, size):
     """Append entries no client is shown straight to the feed stream (as the relay's own marks)."""
     connection = pika.BlockingConnection(pika.URLParameters(task_tap_url()))

@@ -200,3 +200,20 @@ def test_an_event_published_twice_reaches_a_socket_once_live_and_replayed():
     assert [m["event_id"] for m in received(live)] == [event["id"]]
     _, replay = resume(hub, FakeStream([]), mark(0).cursor)
     assert [m["event_id"] for m in replay_all(replay)] == [event["id"]]
+
+
+def test_a_quiet_socket_is_sent_the_tails_cursor_once_the_feed_moved_far_enough():
+    hub = hub_with([mark(0)])
+    bob = Connection(principal(3), True, 10)
+    hub.add(bob)
+    hub.join_at_tail(bob, lambda tail: [])
+    for offset in range(1, 6):
+        hub.publish(event_entry(offset, assignee=2))  # ann's: bob sees none of them
+    assert hub.checkpoint(bob, behind=6) is None and received(bob) == []
+    assert hub.checkpoint(bob, behind=5) == hub.tail
+    assert received(bob) == [{"type": "cursor", "cursor": str(hub.tail)}]
+    assert hub.checkpoint(bob, behind=1) is None, "nothing new since"
+    hub.publish(event_entry(6, assignee=3))
+    hub.publish(event_entry(7, assignee=2))
+    assert hub.checkpoint(bob, behind=2) is None, "what it was sent last counts, not the checkpoint before it"
+    assert [m["type"] for m in received(bob)] == ["task_update"]

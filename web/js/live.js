@@ -88,7 +88,7 @@ export class LiveFeed {
       if (!resuming) this.onResync();
     } else if (message.type === 'resync_required') {
       this.onResync();
-    } else {
+    } else if (message.type !== 'cursor') {  // a cursor message only moves the cursor
       this.onMessage(message);
     }
   }
