@@ -25,8 +25,9 @@ from .routing import audience_of, client_message, shown_event
 
 log = logging.getLogger(__name__)
 
-# The type of the relay's own marks: messages it puts in the stream so that it is never empty
-# (see FeedReader). They carry nothing and are shown to nobody.
+# The type of the relay's own marks: messages a reader puts in the stream when it (re)connects, so
+# that the stream is never empty and the reader knows when it has read all that came before (see
+# FeedReader). They carry nothing and are shown to nobody.
 MARK_TYPE = "taskwire.feed.mark"
 PREFETCH = 1000
 ACK_EVERY = PREFETCH // 4
