@@ -59,19 +59,22 @@ def main() -> int:
         "the load generator shares them")
     if "start_time" not in names:
         bench.stack.start()
-    for name in names:
-        if name == "start_time":
-            log("== make start until healthy")
-            results["scenarios"][name] = bench.start_time()
-            bench.prepare()
-            continue
-        if not bench.tokens:
-            bench.prepare()
-        log(f"== {name}")
-        started = time.monotonic()
-        results["scenarios"][name] = getattr(bench, name)()
-        log(f"   done in {time.monotonic() - started:.0f} s: "
-            f"{json.dumps({k: v for k, v in results['scenarios'][name].items() if k != 'runs'})}")
+    try:
+        for name in names:
+            if name == "start_time":
+                log("== make start until healthy")
+                results["scenarios"][name] = bench.start_time()
+                bench.prepare()
+                continue
+            if not bench.tokens:
+                bench.prepare()
+            log(f"== {name}")
+            started = time.monotonic()
+            results["scenarios"][name] = getattr(bench, name)()
+            log(f"   done in {time.monotonic() - started:.0f} s: "
+                f"{json.dumps({k: v for k, v in results['scenarios'][name].items() if k != 'runs'})}")
+    finally:
+        bench.stack.stop()  # the bench profile's ports free for the next run
     write(results)
     return 0
 
