@@ -49,7 +49,7 @@ INSPECT_MAX_LENGTH = 5000
 # values below are the defaults. RabbitMQ removes whole segments, so a segment is kept small
 # enough that a quiet deployment still drops day-old events.
 FEED_STREAM = "taskwire.feed"
-FEED_ROUTING_KEYS = ("task.*", "notification.*")
+FEED_ROUTING_KEYS: tuple[str, ...] = ("task.*", "notification.*")
 
 
 @dataclass(frozen=True)

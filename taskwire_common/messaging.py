@@ -25,8 +25,16 @@ class Topology(Protocol):
     """
 
     EXCHANGE: str
+    # The stream that keeps the events of FEED_ROUTING_KEYS (topic patterns of the form "word.*") for replay.
+    FEED_STREAM: str
+    FEED_ROUTING_KEYS: tuple[str, ...]
 
     def declare(self, channel: Any) -> None: ...
+
+
+def in_feed(topology: Topology, routing_key: str) -> bool:
+    """Whether the feed stream keeps events of this routing key."""
+    return any(routing_key.startswith(pattern.removesuffix("*")) for pattern in topology.FEED_ROUTING_KEYS)
 
 
 def connection_parameters(amqp_url: str, heartbeat: int = 30) -> pika.URLParameters:
@@ -142,6 +150,21 @@ class ConfirmingPublisher:
             self._channel.basic_publish(
                 exchange=self.topology.EXCHANGE,
                 routing_key=routing_key,
+                body=json.dumps(event, separators=(",", ":")).encode(),
+                properties=pika.BasicProperties(content_type=CONTENT_TYPE,
+                                                delivery_mode=pika.DeliveryMode.Persistent,
+                                                message_id=event["id"], type=event["type"]),
+            )
+        self._channel.tx_commit()
+
+    def append_to_feed(self, events: list[Event]) -> None:
+        """Publish events straight into the topology's feed stream (the default exchange routes to a queue by
+        its name), in one transaction; nothing else receives them."""
+        if self._channel is None:
+            raise pika.exceptions.ChannelWrongStateError("the publisher is not connected")
+        for event in events:
+            self._channel.basic_publish(
+                exchange="", routing_key=self.topology.FEED_STREAM,
                 body=json.dumps(event, separators=(",", ":")).encode(),
                 properties=pika.BasicProperties(content_type=CONTENT_TYPE,
                                                 delivery_mode=pika.DeliveryMode.Persistent,

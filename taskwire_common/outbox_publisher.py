@@ -17,7 +17,7 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
-from .messaging import Backoff, ConfirmingPublisher, Topology, run_reconnecting
+from .messaging import Backoff, ConfirmingPublisher, Topology, in_feed, run_reconnecting
 from .outbox import NOTIFY_CHANNEL
 from .settings import ServiceSettings
 from .worker import prepare_process, run_until_signalled
@@ -33,6 +33,15 @@ FETCH_PENDING = """
     WHERE published_at IS NULL ORDER BY id LIMIT %s
 """
 MARK_PUBLISHED = "UPDATE outbox_events SET published_at = now() WHERE id = ANY(%s)"
+# What is appended to the feed stream again after every connection to the broker (see resend_recent):
+# the events published in the last seconds before the last one published, at most RESEND_COUNT.
+RESEND_SECONDS = 5
+RESEND_COUNT = 1000
+FETCH_RECENT = f"""
+    SELECT routing_key, payload FROM outbox_events
+    WHERE published_at >= (SELECT max(published_at) FROM outbox_events) - interval '{RESEND_SECONDS} seconds'
+    ORDER BY id DESC LIMIT %s
+"""
 DELETE_OLD = f"DELETE FROM outbox_events WHERE published_at < now() - interval '{RETENTION}'"
 
 
@@ -66,6 +75,7 @@ class OutboxPublisher:
             if not self._become_leader(connection):
                 return
             self.broker.connect()
+            self.resend_recent(connection)
             backoff.reset()
             log.info("outbox publisher active; listening on %s", NOTIFY_CHANNEL)
             last_cleanup = 0.0
@@ -110,6 +120,25 @@ class OutboxPublisher:
         connection.commit()
         log.debug("published %d outbox events", len(rows))
         return len(rows)
+
+    def resend_recent(self, connection: psycopg2.extensions.connection) -> int:
+        """Append the feed events published in the RESEND_SECONDS before the last one to the feed stream again.
+
+        RabbitMQ 3.10 can lose the last writes to a stream when it stops, though it confirmed them (measured:
+        up to 120 of 4,400 published in 0.2 s before a restart, while a quorum queue bound alike kept every
+        one), and every restart of the broker means a new connection here. The relay shows a copy only if it
+        has not had the event already (by event id), so what was kept is not doubled and what was lost
+        reappears, later in the feed than it was first published.
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(FETCH_RECENT, (RESEND_COUNT,))
+            rows = cursor.fetchall()
+        connection.commit()
+        events = [payload for key, payload in reversed(rows) if in_feed(self.broker.topology, key)]
+        if events:
+            self.broker.append_to_feed(events)
+            log.info("appended the last %d published events to the feed stream again", len(events))
+        return len(events)
 
     def _wait_for_commit(self, connection: psycopg2.extensions.connection) -> None:
         """Sleep until a commit notifies us, the sweep is due, or we are asked to stop."""

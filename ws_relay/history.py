@@ -9,11 +9,14 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+from collections import deque
 from dataclasses import dataclass
 
 from .routing import Audience
 
 CURSOR_PATTERN = re.compile(r"(\d{1,18})\.([0-9a-f]{8})")
+# Event ids remembered to hide copies (see History): well over the outbox's RESEND_COUNT.
+REMEMBERED_IDS = 20_000
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,9 @@ class History:
     """The last entries read from the stream, without a gap, oldest first: at least `capacity` once
     that many were read, and at most an eighth more (the oldest are dropped in steps).
 
-    An event the outbox published twice (at least once, as it promises) is twice in the stream:
-    the second copy is kept hidden while the first is in the history, so no socket gets it twice.
+    An event can be in the stream twice: the outbox publishes at least once, and after every
+    reconnection it appends its last events to the stream again (RabbitMQ may have lost them). A
+    copy of an event among the last `REMEMBERED_IDS` read is kept hidden, so no socket gets it twice.
 
     Not thread-safe on its own: the hub holds its lock around every use.
     """
@@ -71,7 +75,9 @@ class History:
         self.capacity = capacity
         self._entries: list[Entry] = []
         self._offsets: list[int] = []
-        self._event_ids: set[str] = set()  # of the shown entries held
+        self._event_ids: set[str] = set()  # of the shown entries read lately, oldest first in _id_order
+        self._id_order: deque[str] = deque()
+        self._ids_kept = max(capacity, REMEMBERED_IDS)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -92,20 +98,26 @@ class History:
             if event_id in self._event_ids:
                 entry = entry.hidden()
             else:
-                self._event_ids.add(event_id)
+                self._remember(event_id)
         self._entries.append(entry)
         self._offsets.append(entry.offset)
         excess = len(self._entries) - self.capacity
         if excess >= max(1, self.capacity // 8):  # trimmed in steps: a list's head is costly to drop one by one
-            self._event_ids.difference_update(e.event_id for e in self._entries[:excess] if e.event_id)
             del self._entries[:excess]
             del self._offsets[:excess]
         return entry
+
+    def _remember(self, event_id: str) -> None:
+        self._event_ids.add(event_id)
+        self._id_order.append(event_id)
+        if len(self._id_order) > self._ids_kept:
+            self._event_ids.discard(self._id_order.popleft())
 
     def clear(self) -> None:
         self._entries.clear()
         self._offsets.clear()
         self._event_ids.clear()
+        self._id_order.clear()
 
     def holds(self, cursor: Cursor) -> bool:
         """Whether this cursor names an entry kept here (same offset, same fingerprint)."""

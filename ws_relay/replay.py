@@ -41,6 +41,7 @@ class Replay:
         self.open_reader, self.readers = open_reader, readers
         self.reader: StreamReader | None = None
         self.confirmed = False  # the open reader delivered `last` again
+        self.read_ids: set[str] = set()  # of the events read from the stream: a later copy is not sent again
         self.from_stream = not hub.holds(cursor)
         if self.from_stream:
             first = hub.first_offset
@@ -101,7 +102,7 @@ class Replay:
             self.close()  # all it was to read has arrived, or the history goes on from here
             self.from_stream = False
         if self.confirmed:
-            return [entry for entry in batch if entry.offset > self.last.offset]
+            return self._first_copies([entry for entry in batch if entry.offset > self.last.offset])
         entries = [entry for entry in batch if entry.offset >= self.last.offset]  # a chunk may start before it
         if not entries:
             return []
@@ -110,4 +111,16 @@ class Replay:
         if entries[0].cursor != self.last:
             raise CursorGone(f"cursor {self.last} names another entry of the stream")
         self.confirmed = True
-        return entries[1:]
+        return self._first_copies(entries[1:])
+
+    def _first_copies(self, entries: list[Entry]) -> list[Entry]:
+        """The entries, with a repeated event hidden (the history does the same for what it holds)."""
+        kept = []
+        for entry in entries:
+            if (event_id := entry.event_id) is not None:
+                if event_id in self.read_ids:
+                    entry = entry.hidden()
+                else:
+                    self.read_ids.add(event_id)
+            kept.append(entry)
+        return kept

@@ -217,3 +217,20 @@ def test_a_quiet_socket_is_sent_the_tails_cursor_once_the_feed_moved_far_enough(
     hub.publish(event_entry(7, assignee=2))
     assert hub.checkpoint(bob, behind=2) is None, "what it was sent last counts, not the checkpoint before it"
     assert [m["type"] for m in received(bob)] == ["task_update"]
+
+
+def test_a_copy_is_hidden_even_after_its_first_left_the_history():
+    """The outbox appends its last events again after a reconnection: their first copies may be older than
+    the history, not than the event ids it remembers."""
+    event = task_updated({"id": 1, "title": "x", "assigned_user": 2}, {}, Actor(1, "admin"))
+    body = json.dumps(event).encode()
+    hub = hub_with([entry_of(0, Properties(event["id"]), body), *[mark(offset) for offset in range(1, 40)]], size=8)
+    assert not hub.holds(Cursor.of(0, event["id"]))
+    assert hub.publish(entry_of(40, Properties(event["id"]), body)) == 0
+    assert hub.history.after(39, 1)[0].frame is None
+    stream = [*[mark(o) for o in range(0, 10)], entry_of(10, Properties(event["id"]), body),
+              *[mark(o) for o in range(11, 20)], entry_of(20, Properties(event["id"]), body),
+              *[mark(o) for o in range(21, 60)]]
+    _, replay = resume(hub_with(stream, size=8), FakeStream(stream), stream[0].cursor)
+    replayed = [m["event_id"] for m in replay_all(replay) if "event_id" in m]
+    assert replayed == [event["id"]], "read from the stream, the copy is hidden too"

@@ -59,3 +59,41 @@ def test_events_wait_while_the_broker_is_unreachable_and_go_out_when_it_is_back(
     run_publisher()
     wait_for(lambda: len(event_tap.drain()) == 2, message="both waiting events")
     wait_for(lambda: pending_count(users_app) == 0, message="both rows marked published")  # after the confirm
+
+
+def test_after_connecting_the_publisher_appends_its_recent_feed_events_to_the_stream_again(users_app, run_publisher,
+                                                                                          it_env):
+    """RabbitMQ may lose a stream's last writes when it stops: each new connection appends the last published
+    task and notification events to the feed stream again (only there), for the relay to fill a hole with."""
+    import json
+
+    import pika
+
+    from broker import topology
+    from taskwire_common import contracts
+    from taskwire_common.messaging import connection_parameters
+
+    task_event = contracts.task_updated({"id": 1, "title": "x", "assigned_user": 2}, {}, contracts.Actor(1, "a"))
+    user_event = contracts.user_created({"id": 2, "username": "u", "role": "user", "is_active": True}, 1, None)
+    with users_app.app_context():
+        for event in (task_event, user_event):  # published a minute ago, as before a broker restart
+            db.session.execute(text(
+                "INSERT INTO outbox_events (event_id, routing_key, payload, published_at) "
+                "VALUES (:id, :key, CAST(:payload AS jsonb), now() - interval '1 minute')"),
+                {"id": event["id"], "key": event["type"], "payload": json.dumps(event)})
+        db.session.commit()
+    broker = pika.BlockingConnection(connection_parameters(it_env["AMQP_URL"]))
+    channel = broker.channel()
+    channel.queue_delete(topology.FEED_STREAM)
+    topology.declare_feed(broker, topology.FeedRetention())
+    channel = broker.channel()
+    channel.basic_qos(prefetch_count=10)
+    copies = []
+    channel.basic_consume(topology.FEED_STREAM, lambda ch, method, properties, body: copies.append(body),
+                          arguments={"x-stream-offset": "first"})
+    publisher = run_publisher()
+    wait_for(lambda: broker.process_data_events(time_limit=0.1) or copies, message="the copy in the stream")
+    wait_for(lambda: publisher.broker.is_open, message="the publisher connected")
+    broker.process_data_events(time_limit=0.5)  # anything more it appended would be here by now
+    assert [json.loads(body)["id"] for body in copies] == [task_event["id"]]  # not the user event
+    broker.close()
