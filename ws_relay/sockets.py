@@ -113,6 +113,7 @@ def greet(hub: Hub, connection: Connection, since: str | None, settings: RelaySe
     cursor = Cursor.parse(since)
     if cursor is not None and hub.ready:
         read_up_to(hub, cursor.offset)
+
         def open_reader(start: int, through: int) -> StreamReader:
             return StreamReader(settings.amqp_url, start, through)
         try:
@@ -122,7 +123,7 @@ def greet(hub: Hub, connection: Connection, since: str | None, settings: RelaySe
         else:
             connection.offer(encode_message(hello_message(str(cursor), user)))
             return replay
-    elif since is not None:
+    elif cursor is None and since is not None:
         log.info("user %s resumes from a malformed cursor", user)
 
     def greeting(tail: Cursor) -> list[str]:

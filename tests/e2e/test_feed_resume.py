@@ -36,7 +36,10 @@ def hello_of(feed):
 
 
 def changes_of(feed):
-    return [(m["task"]["id"], m["task"]["version"]) for m in feed.of_type("task_update")]
+    """The task changes a feed received (not the creations of the scenario's tasks, which may reach a socket
+    opened right after them)."""
+    return [(m["task"]["id"], m["task"]["version"]) for m in feed.of_type("task_update")
+            if m["action"] == "task_updated"]
 
 
 class Changes:
