@@ -75,8 +75,8 @@ class History:
         self.capacity = capacity
         self._entries: list[Entry] = []
         self._offsets: list[int] = []
-        self._event_ids: set[str] = set()  # of the shown entries read lately, oldest first in _id_order
-        self._id_order: deque[str] = deque()
+        self._event_ids: dict[str, int] = {}  # shown events read lately: the offset of their first copy
+        self._id_order: deque[str] = deque()  # the same ids, oldest first
         self._ids_kept = max(capacity, REMEMBERED_IDS)
 
     def __len__(self) -> int:
@@ -95,10 +95,10 @@ class History:
         if self._offsets and entry.offset <= self._offsets[-1]:
             raise ValueError(f"entry {entry.offset} does not follow {self._offsets[-1]}")
         if (event_id := entry.event_id) is not None:
-            if event_id in self._event_ids:
+            if self.is_copy(entry):
                 entry = entry.hidden()
-            else:
-                self._remember(event_id)
+            elif event_id not in self._event_ids:
+                self._remember(event_id, entry.offset)
         self._entries.append(entry)
         self._offsets.append(entry.offset)
         excess = len(self._entries) - self.capacity
@@ -107,11 +107,16 @@ class History:
             del self._offsets[:excess]
         return entry
 
-    def _remember(self, event_id: str) -> None:
-        self._event_ids.add(event_id)
+    def is_copy(self, entry: Entry) -> bool:
+        """Whether the entry repeats an event first read at another offset (among the ids remembered)."""
+        first = self._event_ids.get(entry.event_id) if entry.event_id is not None else None
+        return first is not None and first != entry.offset
+
+    def _remember(self, event_id: str, offset: int) -> None:
+        self._event_ids[event_id] = offset
         self._id_order.append(event_id)
         if len(self._id_order) > self._ids_kept:
-            self._event_ids.discard(self._id_order.popleft())
+            self._event_ids.pop(self._id_order.popleft(), None)
 
     def clear(self) -> None:
         self._entries.clear()

@@ -173,6 +173,10 @@ class Hub:
         with self._lock:
             self.ready = True
 
+    def is_copy(self, entry: Entry) -> bool:
+        with self._lock:
+            return self.history.is_copy(entry)
+
     def holds(self, cursor: Cursor) -> bool:
         with self._lock:
             return self.history.holds(cursor)

@@ -114,11 +114,12 @@ class Replay:
         return self._first_copies(entries[1:])
 
     def _first_copies(self, entries: list[Entry]) -> list[Entry]:
-        """The entries, with a repeated event hidden (the history does the same for what it holds)."""
+        """The entries, with a repeated event hidden: one this replay read already, or one the history knows
+        was first read at another offset (as it hid it when reading it live)."""
         kept = []
         for entry in entries:
             if (event_id := entry.event_id) is not None:
-                if event_id in self.read_ids:
+                if event_id in self.read_ids or self.hub.is_copy(entry):
                     entry = entry.hidden()
                 else:
                     self.read_ids.add(event_id)

@@ -234,3 +234,15 @@ def test_a_copy_is_hidden_even_after_its_first_left_the_history():
     _, replay = resume(hub_with(stream, size=8), FakeStream(stream), stream[0].cursor)
     replayed = [m["event_id"] for m in replay_all(replay) if "event_id" in m]
     assert replayed == [event["id"]], "read from the stream, the copy is hidden too"
+
+
+def test_a_replay_from_the_stream_that_starts_after_an_events_first_copy_hides_its_second():
+    """As after a broker restart: the cursor names the event's first copy, the outbox appended it again later,
+    and the history no longer holds either; the relay remembers where it first read it."""
+    event = task_updated({"id": 1, "title": "x", "assigned_user": 2}, {}, Actor(1, "admin"))
+    body = json.dumps(event).encode()
+    stream = [mark(0), entry_of(1, Properties(event["id"]), body), *[mark(o) for o in range(2, 20)],
+              entry_of(20, Properties(event["id"]), body), event_entry(21), *[mark(o) for o in range(22, 60)]]
+    hub = hub_with(stream, size=8)
+    _, replay = resume(hub, FakeStream(stream), stream[1].cursor)
+    assert [int(m["cursor"].split(".")[0]) for m in replay_all(replay)] == [21]
