@@ -2,9 +2,9 @@
 
 The queue lives as long as the feed's connection, so what is published while the feed is down
 never reaches this process. A feed therefore counts as synced only once its queue is bound and
-whatever it loads on binding is loaded (from then on nothing published is missed), and each kind
-of feed says what losing the queue means for it: the revocation feed re-syncs, the WebSocket
-relay's feed closes its sockets.
+whatever it loads on binding is loaded (from then on nothing published is missed): the revocation
+feed loads a snapshot each time it binds its queue again. (The WebSocket relay reads a stream
+instead, which keeps what is published while it is away: ws_relay/feed.py.)
 """
 from __future__ import annotations
 
@@ -58,9 +58,6 @@ class LiveFeed:
         """What one event does; raise one of `unusable` for an event this feed cannot use."""
         raise NotImplementedError
 
-    def on_lost(self) -> None:
-        """Runs when a synced feed loses its queue: what is routed until it is bound again is lost to this process."""
-
     def health_detail(self) -> object:
         return "synced"
 
@@ -78,9 +75,7 @@ class LiveFeed:
             follow_exclusive_queue(self.amqp_url, self.topology, self.routing_keys, self.stop_event, self._receive,
                                    synced)
         finally:
-            if self.synced:
-                self.synced = False
-                self.on_lost()
+            self.synced = False
 
     def _receive(self, body: bytes) -> None:
         try:

@@ -98,8 +98,9 @@ def assign_to(gateway, admin_session):
 def open_feed(gateway):
     feeds = []
 
-    def open_(token, path="/ws/tasks/", **options):
-        feed = LiveFeed(gateway, token, path, **options)
+    def open_(token, path="/ws/tasks/", at=None, **options):
+        """A feed through the gateway, or at another relay address (`at`)."""
+        feed = LiveFeed(at or gateway, token, path, **options)
         feeds.append(feed)
         return feed
 

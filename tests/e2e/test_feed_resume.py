@@ -71,9 +71,9 @@ def changes(gateway, admin_session, assign_to, register):
     return Changes(gateway, admin_session, assign_to, register(), register())
 
 
-def resumed_and_live(open_feed, changes, cursor, expected, gateway=None):
+def resumed_and_live(open_feed, changes, cursor, expected, at=None):
     """Resume ann's feed from `cursor`: exactly `expected`, in order; then one live change, once."""
-    feed = open_feed(changes.ann.token, since=cursor, **({"gateway": gateway} if gateway else {}))
+    feed = open_feed(changes.ann.token, since=cursor, at=at)
     assert hello_of(feed)["cursor"] == cursor
     wait_for(lambda: len(changes_of(feed)) >= len(expected), timeout=20, message="the missed changes")
     live = changes.make(1)
@@ -83,22 +83,6 @@ def resumed_and_live(open_feed, changes, cursor, expected, gateway=None):
     ids = [m["event_id"] for m in feed.messages if "event_id" in m]
     assert len(ids) == len(set(ids)), "no message twice"
     return feed
-
-
-@pytest.fixture
-def open_feed_at(open_feed, gateway):
-    """open_feed, optionally on another relay address than the gateway's."""
-    from harness.ws import LiveFeed
-
-    opened = []
-
-    def open_(token, path="/ws/tasks/", gateway=gateway, **options):
-        feed = LiveFeed(gateway, token, path, **options)
-        opened.append(feed)
-        return feed
-    yield open_
-    for feed in opened:
-        feed.close()
 
 
 def closed_after_a_change(open_feed, changes):
@@ -112,21 +96,21 @@ def closed_after_a_change(open_feed, changes):
     return last_cursor(feed)
 
 
-def test_a_resumed_socket_gets_exactly_the_changes_it_may_see_in_order_then_live(open_feed_at, changes):
-    cursor = closed_after_a_change(open_feed_at, changes)
+def test_a_resumed_socket_gets_exactly_the_changes_it_may_see_in_order_then_live(open_feed, changes):
+    cursor = closed_after_a_change(open_feed, changes)
     expected = changes.make(50)
-    resumed_and_live(open_feed_at, changes, cursor, expected)
+    resumed_and_live(open_feed, changes, cursor, expected)
 
 
-def test_the_notifications_path_resumes_with_the_users_notifications_only(open_feed_at, changes, gateway):
-    notes = open_feed_at(changes.ann.token, "/ws/notifications/")
+def test_the_notifications_path_resumes_with_the_users_notifications_only(open_feed, changes):
+    notes = open_feed(changes.ann.token, "/ws/notifications/")
     hello_of(notes)
     changes.make(2)
     wait_for(lambda: notes.of_type("notification"), timeout=15, message="a first notification")
     notes.close()
     cursor = last_cursor(notes)
     changes.make(10)  # five on ann's task: five "updated" notifications for her
-    resumed = open_feed_at(changes.ann.token, "/ws/notifications/", since=cursor)
+    resumed = open_feed(changes.ann.token, "/ws/notifications/", since=cursor)
     wait_for(lambda: len(resumed.of_type("notification")) >= 5, timeout=20, message="the missed notifications")
     assert {m["type"] for m in resumed.messages} == {"hello", "notification"}
     assert {m["notification"]["user"] for m in resumed.of_type("notification")} == {changes.ann.id}
@@ -134,20 +118,20 @@ def test_the_notifications_path_resumes_with_the_users_notifications_only(open_f
     assert not seen_before & {m["notification"]["id"] for m in resumed.of_type("notification")}
 
 
-def test_resuming_across_a_relay_restart_misses_nothing(open_feed_at, changes):
-    cursor = closed_after_a_change(open_feed_at, changes)
+def test_resuming_across_a_relay_restart_misses_nothing(open_feed, changes):
+    cursor = closed_after_a_change(open_feed, changes)
     supervisorctl("stop", "taskwire:ws_relay")
     try:
         expected = changes.make(50)  # kept in the stream while no relay runs
     finally:
         supervisorctl("start", "taskwire:ws_relay")
     wait_until_healthy()
-    resumed_and_live(open_feed_at, changes, cursor, expected)
+    resumed_and_live(open_feed, changes, cursor, expected)
 
 
-def test_resuming_across_a_broker_restart_misses_nothing_and_open_sockets_stay_open(open_feed_at, changes):
-    cursor = closed_after_a_change(open_feed_at, changes)
-    staying = open_feed_at(changes.ann.token, since=cursor)
+def test_resuming_across_a_broker_restart_misses_nothing_and_open_sockets_stay_open(open_feed, changes):
+    cursor = closed_after_a_change(open_feed, changes)
+    staying = open_feed(changes.ann.token, since=cursor)
     hello_of(staying)
     rabbitmq("stop")
     try:
@@ -155,7 +139,7 @@ def test_resuming_across_a_broker_restart_misses_nothing_and_open_sockets_stay_o
     finally:
         rabbitmq("start")
     wait_until_healthy()
-    resumed_and_live(open_feed_at, changes, cursor, expected)
+    resumed_and_live(open_feed, changes, cursor, expected)
     wait_for(lambda: len(changes_of(staying)) == len(expected) + 1, timeout=20, message="the open socket's changes")
     assert not staying.closed and changes_of(staying)[:len(expected)] == expected
 
@@ -187,15 +171,15 @@ def second_relay():
         relay.wait(timeout=30)
 
 
-def test_a_cursor_from_one_relay_instance_resumes_on_another(open_feed_at, changes, second_relay):
-    cursor = closed_after_a_change(open_feed_at, changes)
+def test_a_cursor_from_one_relay_instance_resumes_on_another(open_feed, changes, second_relay):
+    cursor = closed_after_a_change(open_feed, changes)
     expected = changes.make(50)
-    resumed_and_live(open_feed_at, changes, cursor, expected, gateway=second_relay)
+    resumed_and_live(open_feed, changes, cursor, expected, at=second_relay)
 
 
-def resynced(open_feed_at, token, since):
+def resynced(open_feed, token, since):
     """The hello names the tail, or the cursor sent if it looked like one of ours until the stream said otherwise."""
-    feed = open_feed_at(token, since=since)
+    feed = open_feed(token, since=since)
     wait_for(lambda: len(feed.messages) >= 2, timeout=10, message="hello and resync_required")
     hello, resync = feed.messages[:2]
     assert hello["type"] == "hello" and hello["cursor"] in (since, resync["cursor"])
@@ -204,17 +188,17 @@ def resynced(open_feed_at, token, since):
 
 
 @pytest.mark.parametrize("since", ["garbage", "", "1.deadbeef", "99999999999.00000000", "%00", "9" * 500])
-def test_a_cursor_the_relay_cannot_serve_gets_resync_required_then_live_events(open_feed_at, changes, since):
-    feed = resynced(open_feed_at, changes.ann.token, since)
+def test_a_cursor_the_relay_cannot_serve_gets_resync_required_then_live_events(open_feed, changes, since):
+    feed = resynced(open_feed, changes.ann.token, since)
     live = changes.make(1)
     wait_for(lambda: changes_of(feed) == live, timeout=10, message="a live change after the resync")
     assert not feed.closed
 
 
-def test_a_quiet_socket_is_kept_within_the_history_by_cursor_messages(open_feed_at, changes):
+def test_a_quiet_socket_is_kept_within_the_history_by_cursor_messages(open_feed, changes):
     """Bob sees none of 60 changes to Ann's task; the relay (200 entries of history in the test profile) sends
     him the tail's cursor at a ping once the feed is 50 past him, and resuming from it replays nothing."""
-    quiet = open_feed_at(changes.bob.token)
+    quiet = open_feed(changes.bob.token)
     hello_of(quiet)
     for _ in range(60):
         changes.make(1)  # the first of each make() is Ann's
@@ -222,7 +206,7 @@ def test_a_quiet_socket_is_kept_within_the_history_by_cursor_messages(open_feed_
     # (His own task's creation may reach him, if its event was published after his socket opened.)
     assert all(m["task"]["assigned_user"] == changes.bob.id for m in quiet.of_type("task_update"))
     quiet.close()
-    resumed = open_feed_at(changes.bob.token, since=last_cursor(quiet))
+    resumed = open_feed(changes.bob.token, since=last_cursor(quiet))
     assert hello_of(resumed)["cursor"] == last_cursor(quiet)
     changes.make(2)  # Ann's, then Bob's
     bobs = changes.tasks[changes.bob.id]
@@ -241,21 +225,21 @@ def fill_the_stream(count, size):
     connection.close()
 
 
-def test_a_cursor_older_than_the_relays_history_is_resumed_from_the_stream(open_feed_at, changes):
-    cursor = closed_after_a_change(open_feed_at, changes)
+def test_a_cursor_older_than_the_relays_history_is_resumed_from_the_stream(open_feed, changes):
+    cursor = closed_after_a_change(open_feed, changes)
     expected = changes.make(10)
     fill_the_stream(300, 100)  # the test profile's relays keep 200 entries in memory; the stream keeps 1 MB
     expected += changes.make(10)
-    resumed_and_live(open_feed_at, changes, cursor, expected)
+    resumed_and_live(open_feed, changes, cursor, expected)
 
 
-def test_a_cursor_older_than_the_retention_gets_resync_required(open_feed_at, changes):
-    cursor = closed_after_a_change(open_feed_at, changes)
+def test_a_cursor_older_than_the_retention_gets_resync_required(open_feed, changes):
+    cursor = closed_after_a_change(open_feed, changes)
     # Out of the relays' history (200 entries) and out of the stream (1 MB, in segments of 100 kB).
     fill_the_stream(300, 5000)
 
     def resyncs():
-        feed = open_feed_at(changes.ann.token, since=cursor)
+        feed = open_feed(changes.ann.token, since=cursor)
         wait_for(lambda: len(feed.messages) >= 2 or changes_of(feed), timeout=10, message="a resync or a replay")
         return feed.messages[1]["type"] == "resync_required"
     wait_for(resyncs, timeout=20, interval=0.2, message="every relay process past the filler")
