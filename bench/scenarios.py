@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -29,7 +27,6 @@ from . import resume
 STANDALONE_RELAY_PORT = 28104  # the relay started on its own, beside the bench stack's
 STANDALONE_RELAY = f"http://127.0.0.1:{STANDALONE_RELAY_PORT}"
 RESUME_FIRST_ID = 2_000_000_000  # task ids of mass_resume's synthetic events: int32, clear of real ids
-RESUME_TIMEOUT = 600.0
 BENCH_ACTOR = contracts.Actor(0, "bench")
 BENCH_SOURCE = "/taskwire/bench"
 
@@ -196,77 +193,20 @@ class Bench:
         run = resume.Run(f"resume-{uuid.uuid4().hex[:6]}", RESUME_FIRST_ID, 1000)
         relay = self.start_standalone_relay()
         try:
-            url = ws_url(STANDALONE_RELAY, token=self.tokens["admin"])
-            cursors = self.note_cursors(url, count)
-            self.publish_while_away(url, run)
-            figures = self.resume_at_once(url, cursors, run, procfs.first_child(relay.pid))
+            steps = resume.MassResume(STANDALONE_RELAY, ws_url(STANDALONE_RELAY, token=self.tokens["admin"]), run,
+                                      self.publish_task_events, self.log)
+            cursors = steps.note_cursors(count)
+            steps.publish_while_away()
+            figures = steps.resume_at_once(cursors, procfs.first_child(relay.pid))
             return {"sockets": count, "token": "admin (sees every event)", "events_behind": run.events, **figures}
         finally:
             relay.terminate()
             relay.wait(timeout=30)
 
-    def note_cursors(self, url: str, count: int) -> list[str]:
-        """Open `count` sockets at once, take the last cursor each received (its hello's), close them all."""
-        sockets = resume.FeedSockets(url)
-        sockets.open([resume.FeedSocket(since=None, run=None) for _ in range(count)])
-        try:
-            wait_until(lambda: all(s.last_cursor or s.ended for s in sockets.sockets), 120, f"{count} hellos")
-            raise_failures(sockets, "opening")
-        finally:
-            sockets.close()
-        cursors = [s.last_cursor for s in sockets.sockets if s.last_cursor is not None]
-        self.log(f"  {count} sockets opened and closed; their cursors: {sorted(set(cursors))[:3]}")
-        return cursors
-
-    def publish_while_away(self, url: str, run: resume.Run) -> None:
-        """Once the relay has let go of every socket, publish the run's events; returns when the relay has them
-        all in its history (a socket kept open meanwhile received them)."""
-        wait_until(lambda: relay_sockets() == 0, 60, "the relay to close its sockets")
-        sentinel = resume.FeedSockets(url)
-        watcher = resume.FeedSocket(since=None, run=run)
-        sentinel.open([watcher])
-        try:
-            wait_until(lambda: watcher.last_cursor or watcher.ended, 30, "the sentinel's hello")
-            events = (synthetic_task_event(f"{run.name} {n}", None, run.first_id + n) for n in range(run.events))
-            amqp.publish(self.stack.amqp_url(), events)
-            wait_until(lambda: watcher.events == run.events or sentinel.failures(), 120, "the relay to read the events")
-            raise_failures(sentinel, "the sentinel")
-        finally:
-            sentinel.close()
-        wait_until(lambda: relay_sockets() == 0, 60, "the relay to close the sentinel")
-        self.log(f"  {run.events} events published while the sockets were away")
-
-    def resume_at_once(self, url: str, cursors: list[str], run: resume.Run, worker: int) -> dict[str, Any]:
-        """Every socket resumes from its cursor at once, and a marker is published as they do. A socket is live
-        once it has every event it missed (its time counts from the start of all the handshakes); all are live
-        once each also has the marker."""
-        clients = [resume.FeedSocket(since=cursor, run=run) for cursor in cursors]
-        sockets = resume.FeedSockets(url)
-        relay_before, own_before = cpu_seconds(worker), own_cpu_seconds()
-        started = time.time()
-        try:
-            sockets.open(clients)
-            amqp.publish(self.stack.amqp_url(), [synthetic_task_event(f"{run.name} live", None, run.marker_id)])
-            marker_after = time.time() - started
-            poll(lambda: all(c.marker_at for c in clients) or sockets.failures(), RESUME_TIMEOUT, interval=0.05)
-            finished = time.time()
-            relay_cpu, own_cpu = cpu_seconds(worker) - relay_before, own_cpu_seconds() - own_before
-            time.sleep(1.0)  # not measured: a message replayed twice or after the marker would come now
-            raise_failures(sockets, "resuming")
-        finally:
-            sockets.close()
-        if not all(c.marker_at for c in clients):
-            live = sum(1 for c in clients if c.marker_at)
-            raise RuntimeError(f"only {live} of {len(clients)} resumed sockets were live after {RESUME_TIMEOUT:.0f} s "
-                               f"(fewest events replayed: {min(c.events for c in clients)} of {run.events})")
-        all_live = max(c.marker_at or 0.0 for c in clients) - started
-        self.log(f"  {len(clients)} sockets resumed: all live after {all_live:.2f} s; relay CPU {relay_cpu:.1f} s")
-        return {"all_live_s": round(all_live, 2),
-                "socket_live_s": spread([(c.caught_up_at or 0.0) - started for c in clients]),
-                "handshake_s": spread([(c.opened_at or 0.0) - started for c in clients]),
-                "marker_published_after_s": round(marker_after, 2), "relay_cpu_s": round(relay_cpu, 2),
-                "relay_cores": round(relay_cpu / (finished - started), 2), "bench_cpu_s": round(own_cpu, 2),
-                "messages": sum(c.events + 1 for c in clients), "other_messages": sum(c.others for c in clients)}
+    def publish_task_events(self, titled_ids: list[tuple[str, int]]) -> None:
+        """Publish a synthetic task.created for each (title, task id), unassigned (so no notifications)."""
+        events = (synthetic_task_event(title, None, task_id) for title, task_id in titled_ids)
+        amqp.publish(self.stack.amqp_url(), events)
 
     def consumer_drain(self) -> dict[str, Any]:
         """N task events queued while notify_worker is stopped; seconds until all their notifications exist."""
@@ -300,35 +240,6 @@ def synthetic_task_event(title: str, assignee: int | None, task_id: int) -> cont
 
 def iso_seconds(moment: str) -> float:
     return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
-
-
-def spread(seconds: list[float]) -> dict[str, float]:
-    return {"p50": round(statistics.median(seconds), 2), "max": round(max(seconds), 2)}
-
-
-def raise_failures(sockets: resume.FeedSockets, stage: str) -> None:
-    """Fail the scenario loudly when a socket broke a check or was ended."""
-    if failures := sockets.failures():
-        raise RuntimeError(f"{stage}: {len(failures)} of {len(sockets.sockets)} sockets failed; the first: "
-                           + " | ".join(failures[:5]))
-
-
-def relay_sockets() -> int | None:
-    """The sockets the standalone relay holds, from its /healthz; None while it is not healthy."""
-    detail = requests.get(f"{STANDALONE_RELAY}/healthz", timeout=5).json()["checks"]["events"]["detail"]
-    return detail.get("sockets") if isinstance(detail, dict) else None
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU a process has used, from /proc/<pid>/stat (utime and stime, in clock ticks)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()  # the name in parentheses may hold spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def resident_kib(pid: int) -> int:

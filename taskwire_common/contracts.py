@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 # Event types, which are also the routing keys on the exchange.
 TASK_CREATED = "task.created"
@@ -277,79 +277,3 @@ def read_user_event(event: Event) -> UserEvent:
                          changes=data.get("changes") or {})
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedEvent(f"user event {event['id']} lacks {error}") from None
-
-
-# -- WebSocket messages: what the relay sends a client for an event ------------------------------------
-
-
-# Every message from an event carries `cursor`: where it stands in the feed, which a client sends
-# back (`?since=`) to resume after it. Clients treat a cursor as opaque text.
-
-
-class TaskUpdateMessage(TypedDict):
-    type: Literal["task_update"]
-    action: str
-    task: dict[str, Any]
-    event_id: str
-    occurred_at: str
-    cursor: str
-
-
-class NotificationMessage(TypedDict):
-    type: Literal["notification"]
-    notification: dict[str, Any]
-    event_id: str
-    occurred_at: str
-    cursor: str
-
-
-class HelloMessage(TypedDict):
-    """The first message on every socket: the cursor this socket's messages follow, and whom it serves."""
-
-    type: Literal["hello"]
-    cursor: str
-    user: int
-
-
-class ResyncMessage(TypedDict):
-    """The cursor sent back cannot be served (past retention, malformed, foreign): re-fetch, then follow `cursor`."""
-
-    type: Literal["resync_required"]
-    cursor: str
-
-
-class CursorMessage(TypedDict):
-    """Sent to a socket that has been quiet while the feed moved on: the cursor to resume from is now `cursor`."""
-
-    type: Literal["cursor"]
-    cursor: str
-
-
-ClientMessage = TaskUpdateMessage | NotificationMessage | HelloMessage | ResyncMessage | CursorMessage
-
-
-def task_update_message(event: TaskEvent, cursor: str) -> TaskUpdateMessage:
-    return {"type": "task_update", "action": TASK_ACTIONS[event.type], "task": event.task,
-            "event_id": event.id, "occurred_at": event.time, "cursor": cursor}
-
-
-def notification_message(event: NotificationEvent, cursor: str) -> NotificationMessage:
-    return {"type": "notification", "notification": event.notification, "event_id": event.id,
-            "occurred_at": event.time, "cursor": cursor}
-
-
-def hello_message(cursor: str, user_id: int) -> HelloMessage:
-    return {"type": "hello", "cursor": cursor, "user": user_id}
-
-
-def resync_message(cursor: str) -> ResyncMessage:
-    return {"type": "resync_required", "cursor": cursor}
-
-
-def cursor_message(cursor: str) -> CursorMessage:
-    return {"type": "cursor", "cursor": cursor}
-
-
-def encode_message(message: ClientMessage) -> str:
-    """The compact JSON text frame a client receives."""
-    return json.dumps(message, separators=(",", ":"))

@@ -11,7 +11,8 @@ from taskwire_common.app_factory import ServiceParts, create_service_app
 from .config import RelaySettings, load_settings
 from .feed import FeedReader
 from .hub import Hub
-from .sockets import DormantReader, bp, sock
+from .sockets import bp, sock
+from .wire import DormantReader
 
 
 def create_app(settings: RelaySettings | None = None) -> Flask:

@@ -20,7 +20,7 @@ from gevent.event import Event
 
 from taskwire_common import contracts
 from taskwire_common.auth import Principal
-from taskwire_common.contracts import cursor_message, encode_message
+from taskwire_common.socket_messages import cursor_message, encode_message
 
 from .history import Cursor, Entry, History
 

@@ -9,12 +9,10 @@ from taskwire_common.contracts import (
     Event,
     NotificationEvent,
     TaskEvent,
-    encode_message,
-    notification_message,
     read_notification_event,
     read_task_event,
-    task_update_message,
 )
+from taskwire_common.socket_messages import encode_message, notification_message, task_update_message
 
 ShownEvent = TaskEvent | NotificationEvent
 

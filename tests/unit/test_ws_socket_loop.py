@@ -11,7 +11,8 @@ from wsproto.events import AcceptConnection, CloseConnection, Ping, Pong, Reques
 
 from taskwire_common.auth import Principal
 from ws_relay.hub import PING_TIMEOUT, UNAUTHORIZED, Connection
-from ws_relay.sockets import DormantReader, SocketLoop
+from ws_relay.sockets import SocketLoop
+from ws_relay.wire import DormantReader
 
 
 class Client:
