@@ -45,6 +45,7 @@ from .ledger import (
     account_notifications,
     account_resumed,
     account_sessions,
+    account_watchers,
     expected_notifications,
 )
 
@@ -336,18 +337,8 @@ class FaultRun:
     def _report(self, tap: Tap, watchers: list[Watcher], resuming: list[Watcher], load_seconds: float,
                 settled: dict, final: dict) -> dict:
         tap_events = tap.drain()
-        sockets, resumed = {}, {}
-        for watcher in watchers:
-            person = watcher.person
-            sockets[person.username] = account_sessions(watcher.sessions, tap_events, person.id, person.is_admin)
-        for watcher in resuming:
-            person = watcher.person
-            resumed[person.username] = account_resumed(watcher.sessions, tap_events, person.id, person.is_admin)
-        totals = {key: sum(s[key] for s in sockets.values()) for key in ("sessions", "events", "gaps", "leaks",
-                                                                         "duplicates", "unknown")}
-        resumed_totals = {key: sum(s[key] for s in resumed.values()) for key in (
-            "sessions", "resumed", "events", "gaps", "leaks", "duplicates", "unknown", "resyncs",
-            "notifications_twice")}
+        sockets, totals = account_watchers(watchers, tap_events, account_sessions)
+        resumed, resumed_totals = account_watchers(resuming, tap_events, account_resumed)
         events, notifications = account_events(self.outcomes.changes, tap_events), self.notification_accounting()
         failures = [name for name, bad in (
             ("events lost", events["lost"]), ("events extra", events["extra"]),

@@ -9,9 +9,10 @@ event contract (`TaskEvent`), as every consumer reads them.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.ws import Session
+from harness.ws import Session, Watcher
 from taskwire_common.contracts import TaskEvent
 
 __all__ = ["Change", "Session", "account_events", "account_notifications", "account_sessions",
@@ -145,3 +146,12 @@ def account_resumed(sessions: list[Session], tap_events: list[TaskEvent], user_i
     return accounted | {"sessions": len(sessions), "resyncs": sum(s.resyncs for s in sessions),
                         "resumed": sum(s.since is not None for s in sessions),
                         "notifications_twice": sum(n - 1 for n in notes.values())}
+
+
+def account_watchers(watchers: list[Watcher], tap_events: list[TaskEvent],
+                     account: Callable[[list[Session], list[TaskEvent], int, bool], dict]) -> tuple[dict, dict]:
+    """Each watcher's sessions accounted (account_sessions or account_resumed), by username, and the totals."""
+    per_person = {w.person.username: account(w.sessions, tap_events, w.person.id, w.person.is_admin)
+                  for w in watchers}
+    counted = next(iter(per_person.values()), {})
+    return per_person, {key: sum(figures[key] for figures in per_person.values()) for key in counted}

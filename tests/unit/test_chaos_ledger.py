@@ -122,3 +122,17 @@ def test_a_resuming_clients_sockets_are_one_feed_gap_and_double_across_them_coun
     resynced = [Session(opened=0, event_ids=["a"], resyncs=1, notifications=[{"id": 5}, {"id": 5}])]
     assert account_resumed(resynced, TAP, ANN, False)["resyncs"] == 1
     assert account_resumed(resynced, TAP, ANN, False)["notifications_twice"] == 1
+
+
+def test_watchers_are_accounted_by_username_and_totalled():
+    from types import SimpleNamespace
+
+    from chaos.ledger import account_watchers
+
+    ann = SimpleNamespace(person=SimpleNamespace(username="ann", id=ANN, is_admin=False),
+                          sessions=[Session(opened=0, event_ids=["a", "d"])])
+    admin = SimpleNamespace(person=SimpleNamespace(username="admin", id=ADMIN, is_admin=True),
+                            sessions=[Session(opened=0, event_ids=["a", "b", "c", "d", "e"])])
+    per_person, totals = account_watchers([ann, admin], TAP, account_sessions)
+    assert per_person["ann"]["gaps"] == 1 and per_person["admin"]["gaps"] == 0
+    assert totals["gaps"] == 1 and totals["events"] == 7 and totals["sessions"] == 2
