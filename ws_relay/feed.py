@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 
+import gevent
 import pika
 import pika.exceptions
 
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 
 # How long a stream has to deliver the entry the reader knows is there (the tail, or the last entry).
 DELIVERY_WAIT_SECONDS = 10.0
+# Entries fanned out between two turns of the sockets' greenlets. A burst (the backlog published
+# when the broker comes back) must not fill the send list of a socket that reads well but has not
+# had a turn yet: keep this well under the smallest WS_SEND_QUEUE_SIZE.
+FANOUT_SLICE = 8
 
 
 class FeedBroken(Exception):
@@ -122,8 +127,10 @@ class FeedReader:
                     raise FeedBroken(f"the stream holds {entries[0].cursor} where this process read {unchecked}")
                 unchecked = None
                 entries = entries[1:]
-            for entry in entries:
+            for number, entry in enumerate(entries, 1):
                 self.hub.publish(entry)
+                if number % FANOUT_SLICE == 0:
+                    gevent.sleep(0)  # the sockets woken so far send what they were offered
             if not self.hub.ready and any(entry.cursor.fingerprint == self.mark for entry in entries):
                 self.hub.mark_ready()
                 log.info("%s synced at %s; %s entries in memory", self.name, self.hub.tail, len(self.hub.history))
