@@ -5,6 +5,8 @@ import json
 import logging
 import random
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -30,6 +32,16 @@ class Topology(Protocol):
     FEED_ROUTING_KEYS: tuple[str, ...]
 
     def declare(self, channel: Any) -> None: ...
+
+
+# The type of marks: messages put in the feed stream that carry nothing and are shown to nobody. The relay
+# appends them to learn where the stream ends; publishers, to learn that it takes writes (check_feed).
+MARK_TYPE = "taskwire.feed.mark"
+FEED_CHECK_SECONDS = 10.0
+
+
+class FeedNotWritable(pika.exceptions.AMQPError):
+    """The feed stream did not give back a mark appended to it: it does not take writes yet."""
 
 
 def in_feed(topology: Topology, routing_key: str) -> bool:
@@ -138,6 +150,38 @@ class ConfirmingPublisher:
         self.topology.declare(channel)
         channel.tx_select()
         log.info("publisher connected to RabbitMQ")
+
+    def check_feed(self) -> None:
+        """Return once the feed stream takes writes: a mark appended to it came back to a consumer.
+
+        Right after the broker starts, RabbitMQ 3.10 confirms what is routed to a stream whose writer is
+        not running yet, and drops it (measured: all 50 events an outbox published 20 ms after the stream
+        coordinator came up were missing from the stream, though the quorum queues had them). So a
+        publisher checks the stream once per connection before it publishes. Raises FeedNotWritable.
+
+        The consumer takes one delivery at a time and acknowledges all but the mark, so when the mark
+        arrives nothing else is in flight and the consumer can be cancelled cleanly (a stream answers
+        the reject pika sends for a delivery in flight at cancel by closing the connection).
+        """
+        if self._connection is None:
+            raise pika.exceptions.ConnectionWrongStateError("the publisher is not connected")
+        channel = self._connection.channel()
+        mark = str(uuid.uuid4())
+        seen: list[tuple[int, str | None]] = []
+        channel.basic_qos(prefetch_count=1)
+        channel.basic_consume(self.topology.FEED_STREAM, lambda _ch, method, properties, _body: seen.append(
+            (method.delivery_tag, properties.message_id)), arguments={"x-stream-offset": "next"})
+        channel.basic_publish(exchange="", routing_key=self.topology.FEED_STREAM, body=b"",
+                              properties=pika.BasicProperties(type=MARK_TYPE, message_id=mark,
+                                                              delivery_mode=pika.DeliveryMode.Persistent))
+        deadline = time.monotonic() + FEED_CHECK_SECONDS
+        while not any(message_id == mark for _tag, message_id in seen):
+            if time.monotonic() > deadline:
+                raise FeedNotWritable(f"the feed stream did not give back a mark within {FEED_CHECK_SECONDS:.0f} s")
+            if seen:
+                channel.basic_ack(seen.pop()[0])  # someone else's entry: take the next one
+            self._connection.process_data_events(time_limit=0.1)
+        channel.close()
 
     def publish(self, routing_key: str, event: Event) -> None:
         self.publish_batch([(routing_key, event)])

@@ -75,6 +75,7 @@ class OutboxPublisher:
             if not self._become_leader(connection):
                 return
             self.broker.connect()
+            self.broker.check_feed()
             self.resend_recent(connection)
             backoff.reset()
             log.info("outbox publisher active; listening on %s", NOTIFY_CHANNEL)

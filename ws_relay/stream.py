@@ -18,17 +18,13 @@ from pika.spec import Basic, BasicProperties
 
 from broker.topology import FEED_STREAM
 from taskwire_common.contracts import MalformedEvent, checked_envelope, parse_event
-from taskwire_common.messaging import connection_parameters
+from taskwire_common.messaging import MARK_TYPE, connection_parameters
 
 from .history import Cursor, Entry
 from .routing import audience_of, client_message, shown_event
 
 log = logging.getLogger(__name__)
 
-# The type of the relay's own marks: messages a reader puts in the stream when it (re)connects, so
-# that the stream is never empty and the reader knows when it has read all that came before (see
-# FeedReader). They carry nothing and are shown to nobody.
-MARK_TYPE = "taskwire.feed.mark"
 PREFETCH = 1000
 ACK_EVERY = PREFETCH // 4
 SETTLE_SECONDS = 0.05

@@ -16,9 +16,9 @@ import requests
 from broker import topology
 from harness.infra import rabbitmq
 from harness.wait import poll
+from taskwire_common.messaging import MARK_TYPE
 from tests.e2e.support import PROFILE, REPO, STACK, supervisorctl, task_tap_url, wait_until_healthy
 from tests.support import wait_for
-from ws_relay.stream import MARK_TYPE
 
 # A second relay instance beside the stack's, on a port of the test profile's range that no process uses.
 SECOND_RELAY_PORT = PROFILE.gateway_port + 14

@@ -8,10 +8,11 @@ import threading
 import pytest
 
 from taskwire_common.contracts import Actor, notification_created, task_updated
+from taskwire_common.messaging import MARK_TYPE
 from ws_relay.history import Cursor, History
 from ws_relay.hub import Connection, Hub
 from ws_relay.replay import CursorGone, Replay
-from ws_relay.stream import MARK_TYPE, entry_of
+from ws_relay.stream import entry_of
 
 from .test_ws_routing import Properties, principal, received
 

@@ -13,10 +13,11 @@ from taskwire_common.contracts import (
     token_revoked,
     user_created,
 )
+from taskwire_common.messaging import MARK_TYPE
 from ws_relay.history import Cursor
 from ws_relay.hub import TRY_AGAIN_LATER, UNAUTHORIZED, Connection, Hub
 from ws_relay.routing import client_message, shown_event
-from ws_relay.stream import MARK_TYPE, entry_of
+from ws_relay.stream import entry_of
 
 
 def principal(user_id, role="user", jti=None, token_version=0):
