@@ -18,7 +18,7 @@ OVERRIDABLE = (
     "TASKWIRE_ENV", "LOG_LEVEL", "AMQP_URL", "JWT_SECRET_KEY",
     "USERS_SERVICE_URL", "WEB_CONCURRENCY", "LOGIN_MAX_FAILURES",
     "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_THROTTLE_SECONDS", "REGISTRATION_OPEN",
-    "WS_ALLOWED_ORIGINS",
+    "WS_ALLOWED_ORIGINS", "TRUSTED_PROXIES",
 )
 
 
@@ -39,6 +39,7 @@ class Profile:
     name: str
     taskwire_env: str
     gateway_port: int
+    gateway_source_address: str  # where nginx connects to the services from (proxy_bind)
     amqp_vhost: str
     processes: tuple[Process, ...]
     env_defaults: dict[str, str] = field(default_factory=dict)
@@ -76,6 +77,7 @@ def load_profile(name: str) -> Profile:
         name=name,
         taskwire_env=spec["taskwire_env"],
         gateway_port=base + data["gateway"]["port_offset"],
+        gateway_source_address=data["gateway"]["source_address"],
         amqp_vhost=spec["amqp_vhost"],
         processes=processes,
         env_defaults={**data.get("env", {}), **spec.get("env", {})},
@@ -89,6 +91,7 @@ def process_env(profile: Profile, proc: Process, environ: Mapping[str, str] = os
         "TASKWIRE_ENV": profile.taskwire_env,
         "AMQP_URL": f"{AMQP_SERVER}/{profile.amqp_vhost}",
         "USERS_SERVICE_URL": f"http://127.0.0.1:{users.port}",
+        "TRUSTED_PROXIES": profile.gateway_source_address,
         **profile.env_defaults,
         **proc.env,
     }

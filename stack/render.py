@@ -44,6 +44,7 @@ def nginx_values(profile: Profile) -> dict[str, str]:
         "STATE_DIR": str(state),
         "ACCESS_LOG": str(profile.log_dir / "nginx-access.log"),
         "GATEWAY_LISTEN": f"127.0.0.1:{profile.gateway_port}",
+        "GATEWAY_SOURCE_ADDRESS": profile.gateway_source_address,
         "WEB_ROOT": str(WEB_ROOT),
         "UPSTREAMS": "\n".join(groups),
         **BACKENDS,  # locally each placeholder names its upstream group
@@ -56,6 +57,8 @@ def compose_nginx_values(profile: Profile, state_dir: str = COMPOSE_STATE_DIR) -
         "STATE_DIR": state_dir,
         "ACCESS_LOG": "/dev/stdout",
         "GATEWAY_LISTEN": str(profile.gateway_port),
+        # The container's own address on the compose network; TRUSTED_PROXIES names it (docker-compose.yml).
+        "GATEWAY_SOURCE_ADDRESS": "off",
         "WEB_ROOT": COMPOSE_WEB_ROOT,
         "UPSTREAMS": f"    resolver {DOCKER_DNS} valid=10s ipv6=off;",
         **{key: f"{name}:{profile.process(name).port}" for key, name in BACKENDS.items()},

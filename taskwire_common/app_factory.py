@@ -10,7 +10,6 @@ import flask_smorest
 from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from flask_migrate import Migrate
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .auth import Authenticator, Principal, TokenVerifier
 from .conditional import PreconditionFailed, precondition_failed_response
@@ -20,6 +19,7 @@ from .health import HealthCheck, register_health
 from .logs import configure_logging
 from .messaging import Topology
 from .outbox import outbox_health
+from .proxies import TrustedProxyFix
 from .requestid import register_request_id
 from .revocation import follow_revocations
 from .settings import ServiceSettings, refuse_development_defaults
@@ -63,8 +63,9 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
     logger = logging.getLogger(settings.service)
 
     app = Flask(import_name)
-    # Behind the gateway: the client's address and scheme are the ones nginx adds (one proxy hop).
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # Flask's own way
+    # Behind the gateway: the client's address and scheme are the ones nginx adds (one proxy hop), believed
+    # only from TRUSTED_PROXIES; anyone else's X-Forwarded-* are dropped.
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, settings.trusted_proxies)  # type: ignore[method-assign]
     app.json = CompactJSONProvider(app)
     app.config.update(
         TASKWIRE_SETTINGS=settings,

@@ -62,6 +62,8 @@ class ServiceSettings:
     jwt: JWTSettings
     max_body_bytes: int
     db_pool_size: int
+    # Peers whose X-Forwarded-For names the client (taskwire_common/proxies.py): the gateway's address.
+    trusted_proxies: tuple[str, ...]
 
     @property
     def is_production(self) -> bool:
@@ -98,6 +100,8 @@ def read_service_settings(service: str, default_database: str | None, settings_c
         jwt=read_jwt_settings(),
         max_body_bytes=env_int("MAX_BODY_BYTES", 1024 * 1024),
         db_pool_size=env_int("DB_POOL_SIZE", 16),
+        # The local stack's gateway connects from this loopback address (stack/processes.toml).
+        trusted_proxies=tuple(e.strip() for e in env_str("TRUSTED_PROXIES", "127.0.0.8").split(",") if e.strip()),
         **own_fields,
     )
 
