@@ -8,6 +8,7 @@ from webargs.flaskparser import abort  # what flask_smorest re-exports as abort,
 
 from taskwire_common.auth import admin_required, current_principal, login_required
 from taskwire_common.blueprint import ETAG, LOCATION, REPLAYED, Blueprint
+from taskwire_common.clock import app_clock
 from taskwire_common.conditional import Preconditions, read_response, resource_response
 from taskwire_common.db import db
 from taskwire_common.idempotency import ANONYMOUS, Answer, requested_key, signed_in_caller
@@ -26,7 +27,7 @@ from .schemas import (
     UserPatchSchema,
     UserSchema,
 )
-from .throttling import LoginThrottle, LoginThrottled
+from .throttling import LoginThrottle, LoginThrottled, ThrottleRules, app_sleep
 from .tokens import issue_token
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts, tokens and user admin")
@@ -39,8 +40,8 @@ def settings():
 
 
 def login_throttle() -> LoginThrottle:
-    s = settings()
-    return LoginThrottle(s.login_max_failures, s.login_max_failures_per_address, s.login_throttle_seconds)
+    """The throttle of this app's settings, on its clock (tests set TASKWIRE_CLOCK and TASKWIRE_SLEEP)."""
+    return LoginThrottle(ThrottleRules.of(settings()), app_clock(), app_sleep())
 
 
 def throttled(error: LoginThrottled):

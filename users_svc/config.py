@@ -14,6 +14,8 @@ class UsersSettings(ServiceSettings):
     login_max_failures: int = 5
     login_max_failures_per_address: int = 20
     login_throttle_seconds: int = 300
+    login_slow_after_failures: int = 10
+    login_max_delay_seconds: int = 10
 
 
 def load_settings() -> UsersSettings:
@@ -23,4 +25,6 @@ def load_settings() -> UsersSettings:
         login_max_failures=env_int("LOGIN_MAX_FAILURES", 5),
         login_max_failures_per_address=env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
         login_throttle_seconds=env_int("LOGIN_THROTTLE_SECONDS", 300),
+        login_slow_after_failures=env_int("LOGIN_SLOW_AFTER_FAILURES", 10),
+        login_max_delay_seconds=env_int("LOGIN_MAX_DELAY_SECONDS", 10),
     )

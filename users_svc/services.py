@@ -73,18 +73,17 @@ def find_user_by_username(username: str) -> User | None:
 
 
 def log_in(username: str, password: str, address: str, throttle: LoginThrottle) -> User:
-    throttle.check(username, address)
+    throttle.admit(username, address)  # counted as a failure from here on, unless it succeeds
     user = find_user_by_username(username)
     # Verified for an unknown user too (against a dummy hash, always False), so both answers take as long.
     password_matches = verify_password(user.password_hash if user else None, password)
     if user is None or not password_matches or not user.is_active:
-        throttle.record_failure(username, address)
-        db.session.commit()
+        throttle.failed(username, address)
         raise InvalidCredentials()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login = datetime.now(timezone.utc)
-    throttle.forget_failures(username)
+    throttle.succeeded(username, address)
     db.session.commit()
     return user
 
@@ -191,12 +190,14 @@ def create_user_answer(key: RequestKey | None, username: str, email: str, passwo
 
     def same_password(stored: Answer) -> bool:
         if throttle is not None:
-            throttle.check(username, address)
+            throttle.admit(username, address)
         user = db.session.get(User, orjson.loads(stored.body)["id"])
         matches = user is not None and verify_password(user.password_hash, password)
-        if not matches and throttle is not None:
-            throttle.record_failure(username, address)
+        if throttle is not None and matches:
+            throttle.succeeded(username, address)
             db.session.commit()
+        elif throttle is not None:
+            throttle.failed(username, address)
         return matches
 
     return answer_once(key, create, confirm=same_password)
