@@ -27,7 +27,9 @@ class AppLogsRequests(Logger):
         pass
 
 
-worker_class = "gevent"
+# gunicorn's gevent worker, answering the requests gunicorn refuses itself (a broken request line, header
+# fields too many or too large) as JSON problem details instead of its HTML page.
+worker_class = "taskwire_common.gunicorn_worker.ProblemGeventWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
 timeout = 30
@@ -36,9 +38,10 @@ keepalive = 75  # longer than nginx's upstream keepalive, so nginx closes first
 control_socket_disable = True  # several gunicorns on one machine would collide on ~/.gunicorn
 logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "DEBUG").upper())
 logger_class = AppLogsRequests
-# nginx is the one gate on the request line (8 KiB, answered as a JSON 414). gunicorn's own limit
-# (4094 bytes) sat below it and answered longer URIs with an HTML page nginx passed through.
-limit_request_line = 0
+# nginx gates the request line at 8 KiB (a JSON 414). gunicorn's default (4094 bytes) sat below that; 0, no
+# limit at all, let a client talking to a service directly send a request line as long as it liked. 8190,
+# gunicorn's largest, is what nginx lets through; longer is gunicorn's 414, JSON like the gateway's.
+limit_request_line = 8190
 
 
 def post_fork(server: Any, worker: Any) -> None:
