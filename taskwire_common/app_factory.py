@@ -10,6 +10,7 @@ import flask_smorest
 from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from flask_migrate import Migrate
+from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkExtension, InvalidChunkSize
 
 from .auth import Authenticator, Principal, TokenVerifier
 from .conditional import PreconditionFailed, precondition_failed_response
@@ -22,6 +23,7 @@ from .outbox import outbox_health
 from .proxies import TrustedProxyFix
 from .requestid import register_request_id
 from .revocation import follow_revocations
+from .security_headers import register_security_headers
 from .settings import ServiceSettings, refuse_development_defaults
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -108,6 +110,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
 
     register_request_id(app, logger)
     register_body_checks(app, settings.max_body_bytes)
+    register_security_headers(app)
     api = ProblemApi(app)
     app.register_error_handler(PreconditionFailed, precondition_failed_response)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
@@ -122,18 +125,41 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
 
 
 def register_body_checks(app: Flask, max_body_bytes: int) -> None:
-    """Refuse oversized bodies (413) and bodies that are not JSON (415) before any view runs."""
+    """Refuse oversized bodies (413), chunked ones included, and bodies that are not JSON (415) before any view runs."""
 
     @app.before_request
     def check_body() -> Response | None:
         if request.method not in BODY_METHODS:
             return None
-        length = request.content_length
-        if length is not None and length > max_body_bytes:
+        length = request.content_length  # None for a chunked body
+        chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        try:
+            too_large = (length is not None and length > max_body_bytes
+                         or chunked and chunked_body_exceeds(max_body_bytes))
+        except MALFORMED_CHUNKS:
+            return problem_response(400, "Bad Request", "The chunked request body could not be parsed.")
+        if too_large:
             return problem_response(413, "Payload Too Large",
                                     f"The request body may be at most {max_body_bytes} bytes.")
-        has_body = bool(length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-        if has_body and not request.is_json:
+        if (length or chunked) and not request.is_json:
             return problem_response(415, "Unsupported Media Type",
                                     "Send the request body as application/json.")
         return None
+
+
+# gunicorn's reader raises these while the app reads a broken chunked body; since gunicorn 27 they are no
+# longer OSErrors, which werkzeug turns into a 400, and would be a 500.
+MALFORMED_CHUNKS = (InvalidChunkSize, ChunkMissingTerminator, InvalidChunkExtension)
+
+
+def chunked_body_exceeds(max_body_bytes: int) -> bool:
+    """Read a chunked body, which has no Content-Length to check, and tell whether it is over the limit.
+
+    werkzeug reads such a body up to MAX_CONTENT_LENGTH (max_body_bytes) and stops there without a word:
+    the view would get it cut short, and answer 400 for the broken JSON. One byte more from the server's
+    stream tells. What was read stays in get_data's cache for the view.
+    """
+    body = request.get_data(cache=True)
+    if len(body) < max_body_bytes:
+        return False
+    return len(body) > max_body_bytes or request.environ["wsgi.input"].read(1) != b""

@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, g, request
 
+from .security_headers import CREDENTIAL_PARAMETERS
+
 HEADER = "X-Request-ID"
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -19,10 +21,10 @@ def current_request_id() -> str | None:
 
 
 def loggable_path() -> str:
-    """The path and query, with a token (WebSocket handshakes carry one in ?token=) masked."""
-    if "token" not in request.args:
+    """The path and query, with a credential (a WebSocket handshake's ?token= or ?ticket=) masked."""
+    if not any(name.lower() in CREDENTIAL_PARAMETERS for name in request.args):
         return request.full_path.rstrip("?")
-    query = urlencode([(name, "***" if name == "token" else value)
+    query = urlencode([(name, "***" if name.lower() in CREDENTIAL_PARAMETERS else value)
                        for name, value in request.args.items(multi=True)])
     return f"{request.path}?{query}"
 
