@@ -22,7 +22,8 @@ COPY tasks_svc/ tasks_svc/
 COPY notify_svc/ notify_svc/
 COPY ws_relay/ ws_relay/
 
-RUN useradd --system --create-home --uid 10001 --user-group taskwire
+RUN useradd --system --create-home --uid 10001 --user-group taskwire \
+    && install -d -m 0700 -o taskwire -g taskwire /var/lib/taskwire/signing-keys
 USER taskwire
 
 EXPOSE 8001 8002 8003 8004

@@ -12,7 +12,7 @@ TEST_DIRS := $(wildcard tests/unit tests/integration tests/e2e)
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --allow-unsafe \
 	--generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: venv lock lint infra up start stop status test superuser migrate logs bench chaos
+.PHONY: venv lock lint infra up start stop status test superuser migrate logs bench chaos rotate-signing-key
 
 venv: $(STAMP)
 
@@ -65,6 +65,11 @@ superuser: venv infra
 	$(STACK) migrate
 	@$(STACK) run users_svc -- flask --app users_svc.wsgi:app create-superuser \
 		--username '$(USERNAME)' --password '$(PASSWORD)' --email '$(EMAIL)' --no-input
+
+# A new token signing key for the dev stack's users_svc: new tokens use it at once, tokens signed by the
+# older keys verify until they expire (docs/security.md: rotation, retiring a key, production).
+rotate-signing-key: venv
+	$(STACK) run users_svc -- $(PY) -m users_svc.signing_keys rotate
 
 test: venv infra
 	$(PY) -m pytest $(TEST_DIRS)

@@ -26,9 +26,11 @@ SLOW_RCVBUF = 4096  # the kernel doubles it; so small that the relay's queue, no
 NO_STATUS = 1005  # the close code a close frame without a status stands for (RFC 6455)
 
 
-def ws_url(gateway: str, path: str = "/ws/tasks/", token: str | None = None, since: str | None = None) -> str:
-    """The WebSocket URL of a path on an http:// gateway, with `?token=` and `since=` when given."""
-    query = urlencode({name: value for name, value in (("token", token), ("since", since)) if value is not None})
+def ws_url(gateway: str, path: str = "/ws/tasks/", token: str | None = None, since: str | None = None,
+           ticket: str | None = None) -> str:
+    """The WebSocket URL of a path on an http:// gateway, with `?token=`, `ticket=` and `since=` when given."""
+    query = urlencode({name: value for name, value in (("token", token), ("ticket", ticket), ("since", since))
+                       if value is not None})
     return gateway.replace("http://", "ws://") + path + (f"?{query}" if query else "")
 
 
@@ -64,8 +66,8 @@ class LiveFeed:
     """A WebSocket client that reads everything in a background thread, as a browser would."""
 
     def __init__(self, gateway: str, token: str | None, path: str = "/ws/tasks/", since: str | None = None,
-                 **options: Any):
-        self.ws = websocket.create_connection(ws_url(gateway, path, token, since), timeout=10, **options)
+                 ticket: str | None = None, **options: Any):
+        self.ws = websocket.create_connection(ws_url(gateway, path, token, since, ticket), timeout=10, **options)
         self.ws.settimeout(None)
         self.messages: list[dict[str, Any]] = []
         self.pings = 0

@@ -6,6 +6,8 @@ import sys
 import threading
 import time
 
+from users_svc.signing_keys import KEY_SUFFIX, add_key
+
 from . import database, health, logs, render
 from .config import REPO, Profile, process_env
 
@@ -77,6 +79,7 @@ def status(profile: Profile) -> int:
 
 
 def migrate(profile: Profile) -> int:
+    ensure_signing_key(profile)
     database.ensure_databases(profile)
     database.migrate(profile)
     return 0
@@ -86,6 +89,7 @@ def run(profile: Profile, process_name: str, command: list[str]) -> int:
     """Run a one-off command (e.g. a Flask CLI) with a process's environment."""
     if not command:
         raise StackError("nothing to run: give a command after --")
+    ensure_signing_key(profile)  # users_svc's app (and so its CLI) does not start without one
     env = {**os.environ, **process_env(profile, profile.process(process_name))}
     return subprocess.run(command, cwd=REPO, env=env).returncode
 
@@ -96,6 +100,14 @@ def follow_logs(profile: Profile) -> int:
     return 0
 
 
+def ensure_signing_key(profile: Profile) -> None:
+    """A first token signing key for the profile's users_svc, if it has none (`make rotate-signing-key` adds more)."""
+    directory = profile.signing_key_dir
+    if not directory.is_dir() or not any(directory.glob("*" + KEY_SUFFIX)):
+        key = add_key(directory)
+        print(f"stack: made a token signing key ({key.kid}) in {directory}")
+
+
 def _prepare(profile: Profile) -> None:
     """Everything before supervisord runs: free ports, databases, migrations, config."""
     if _supervisord_pid(profile):
@@ -104,6 +116,7 @@ def _prepare(profile: Profile) -> None:
     if busy:
         raise StackError("cannot start: " + "; ".join(busy))
     _set_aside_old_logs(profile)
+    ensure_signing_key(profile)
     database.ensure_databases(profile)
     database.migrate(profile)
     render.write_nginx_conf(profile)

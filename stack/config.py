@@ -15,7 +15,7 @@ AMQP_SERVER = "amqp://guest:guest@127.0.0.1:5672"
 # Names a caller may set to override the profile's defaults (12-factor). DATABASE_URL is not
 # one: each service has its own database, so one value for all of them would be wrong.
 OVERRIDABLE = (
-    "TASKWIRE_ENV", "LOG_LEVEL", "AMQP_URL", "JWT_SECRET_KEY",
+    "TASKWIRE_ENV", "LOG_LEVEL", "AMQP_URL", "INTERNAL_API_KEY", "JWT_TTL_SECONDS",
     "USERS_SERVICE_URL", "WEB_CONCURRENCY", "LOGIN_MAX_FAILURES",
     "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_THROTTLE_SECONDS", "LOGIN_SLOW_AFTER_FAILURES",
     "LOGIN_MAX_DELAY_SECONDS", "REGISTRATION_OPEN", "WS_ALLOWED_ORIGINS", "TRUSTED_PROXIES",
@@ -32,6 +32,7 @@ class Process:
     flask_app: str | None = None
     migrations: str | None = None
     env: dict[str, str] = field(default_factory=dict)  # this process's own settings, over the profile's
+    signs_tokens: bool = False  # gets the profile's signing key directory (users_svc only: no other holds a key)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,11 @@ class Profile:
     @property
     def state_dir(self) -> Path:
         return self.var_root / self.name
+
+    @property
+    def signing_key_dir(self) -> Path:
+        """users_svc's token signing keys (made by `stack start` when there is none)."""
+        return self.state_dir / "signing-keys"
 
     @property
     def log_dir(self) -> Path:
@@ -97,6 +103,8 @@ def process_env(profile: Profile, proc: Process, environ: Mapping[str, str] = os
     }
     if proc.database:
         env["DATABASE_URL"] = f"{PG_SERVER}/{proc.database}"
+    if proc.signs_tokens:
+        env["JWT_SIGNING_KEY_DIR"] = str(profile.signing_key_dir)
     env.update({k: environ[k] for k in OVERRIDABLE if k in environ})
     # The venv's tools (gunicorn, flask) first, and the repo importable without an install.
     env["PYTHONUNBUFFERED"] = "1"  # log lines reach the log files as they happen
@@ -117,6 +125,7 @@ def _process(raw: dict[str, Any], port_base: int, database_suffix: str) -> Proce
         flask_app=raw.get("flask_app"),
         migrations=raw.get("migrations"),
         env=dict(raw.get("env", {})),
+        signs_tokens=bool(raw.get("signs_tokens", False)),
     )
 
 

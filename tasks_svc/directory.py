@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import logging
 
-import requests
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from taskwire_common.contracts import Event, checked_envelope, read_user_event
 from taskwire_common.db import db
+from taskwire_common.internal import InternalClient
 
 from .models import DirectoryUser
 
@@ -44,8 +44,8 @@ def apply_user_event(event: Event) -> None:
     db.session.commit()
 
 
-def load_snapshot(users_service_url: str) -> None:
-    response = requests.get(users_service_url + SNAPSHOT_PATH, timeout=10)
+def load_snapshot(users_service: InternalClient) -> None:
+    response = users_service.get(SNAPSHOT_PATH)
     response.raise_for_status()
     users = response.json()["users"]
     for start in range(0, len(users), 1000):

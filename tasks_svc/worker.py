@@ -3,6 +3,7 @@ from flask import current_app
 
 from broker import topology
 from taskwire_common.consumer import one_at_a_time
+from taskwire_common.internal import InternalClient
 from taskwire_common.worker import run_consumer
 
 from .app import create_app
@@ -11,7 +12,8 @@ from .directory import apply_user_event, load_snapshot
 
 def load_missed_users() -> None:
     # Bound before loaded: an event after the snapshot waits in the durable queue.
-    load_snapshot(current_app.config["TASKWIRE_SETTINGS"].users_service_url)
+    settings = current_app.config["TASKWIRE_SETTINGS"]
+    load_snapshot(InternalClient(settings.users_service_url, settings.internal_api_key))
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import flask_smorest
@@ -12,11 +13,12 @@ from flask.json.provider import DefaultJSONProvider
 from flask_migrate import Migrate
 from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkExtension, InvalidChunkSize
 
-from .auth import Authenticator, Principal, TokenVerifier
+from .auth import Authenticator, Principal, PublicKeys, TokenVerifier
 from .conditional import PreconditionFailed, precondition_failed_response
 from .db import check_database, db, release_sessions_safely, sqlalchemy_url
 from .errors import ProblemApi, problem_response
 from .health import HealthCheck, register_health
+from .jwks import RemoteKeySet, fetch_from_url, read_from_file
 from .logs import configure_logging
 from .messaging import Topology
 from .outbox import outbox_health
@@ -55,6 +57,8 @@ class ServiceParts:
     # How to tell a revoked token. None: follow users_svc's revocations (every service but users_svc),
     # through the broker topology below.
     is_revoked: Callable[[Principal], bool] | None = None
+    # The public keys tokens are verified with. None: users_svc's JWKS (every service but users_svc).
+    keys: PublicKeys | None = None
     topology: Topology | None = None
     background: list[BackgroundTask] = field(default_factory=list)  # run in gunicorn workers
 
@@ -118,10 +122,22 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
     for blueprint in parts.blueprints:
         api.register_blueprint(blueprint)
 
-    app.extensions["taskwire.auth"] = Authenticator(TokenVerifier(settings.jwt), is_revoked)
+    keys = parts.keys
+    if keys is None:
+        key_set = token_keys(settings)
+        checks["keys"] = key_set.health
+        keys = key_set
+    app.extensions["taskwire.auth"] = Authenticator(TokenVerifier(settings.jwt, keys), is_revoked)
     app.extensions["taskwire.background"] = background
     register_health(app, settings.service, checks)
     return app
+
+
+def token_keys(settings: ServiceSettings) -> RemoteKeySet:
+    """The public keys of users_svc's JWKS: configured in a file (JWKS_FILE), or fetched from users_svc."""
+    jwt = settings.jwt
+    fetch = read_from_file(Path(jwt.jwks_file)) if jwt.jwks_file else fetch_from_url(jwt.jwks_url)
+    return RemoteKeySet(fetch, refresh_seconds=jwt.jwks_refresh_seconds)
 
 
 def register_body_checks(app: Flask, max_body_bytes: int) -> None:

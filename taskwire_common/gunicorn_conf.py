@@ -42,6 +42,9 @@ logger_class = AppLogsRequests
 # limit at all, let a client talking to a service directly send a request line as long as it liked. 8190,
 # gunicorn's largest, is what nginx lets through; longer is gunicorn's 414, JSON like the gateway's.
 limit_request_line = 8190
+# Whose X-Forwarded-Proto gunicorn believes: nobody's. By default it takes one from 127.0.0.1, where every
+# local client is; the app's TrustedProxyFix reads the forwarded headers, from TRUSTED_PROXIES only.
+forwarded_allow_ips = ""
 
 
 def post_fork(server: Any, worker: Any) -> None:

@@ -5,9 +5,12 @@ import os
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production"
+DEV_INTERNAL_API_KEY = "dev-only-internal-api-key-do-not-use-in-production"
 DEV_DATABASE_PASSWORD = "taskwire:taskwire@"
 DEV_AMQP_CREDENTIALS = "guest:guest@"
+# What the documented examples (.env.example, docs) put where a secret goes: never a secret.
+PLACEHOLDER_MARK = "change-me"
+MIN_SECRET_LENGTH = 32
 
 
 class ConfigurationError(RuntimeError):
@@ -42,11 +45,16 @@ def env_bool(name: str, default: bool) -> bool:
 
 @dataclass(frozen=True)
 class JWTSettings:
-    secret_key: str
+    """Tokens: users_svc signs with the keys of `signing_key_dir`; the other services verify with the public keys
+    of `jwks_file` if set, else of users_svc's JWKS at `jwks_url`."""
+
     issuer: str
     audience: str
     ttl_seconds: int
-    algorithm: str = "HS256"
+    signing_key_dir: str = ""
+    jwks_url: str = ""
+    jwks_file: str = ""
+    jwks_refresh_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,7 @@ class ServiceSettings:
     amqp_url: str
     users_service_url: str
     jwt: JWTSettings
+    internal_api_key: str  # what services show each other on /internal/ (users_svc checks it)
     max_body_bytes: int
     db_pool_size: int
     # Peers whose X-Forwarded-For names the client (taskwire_common/proxies.py): the gateway's address.
@@ -70,12 +79,15 @@ class ServiceSettings:
         return self.environment == "production"
 
 
-def read_jwt_settings() -> JWTSettings:
+def read_jwt_settings(users_service_url: str) -> JWTSettings:
     return JWTSettings(
-        secret_key=env_str("JWT_SECRET_KEY", DEV_JWT_SECRET),
         issuer=env_str("JWT_ISSUER", "taskwire"),
         audience=env_str("JWT_AUDIENCE", "taskwire"),
         ttl_seconds=env_int("JWT_TTL_SECONDS", 8 * 3600),
+        signing_key_dir=env_str("JWT_SIGNING_KEY_DIR", ""),
+        jwks_url=env_str("JWKS_URL", users_service_url + "/api/auth/.well-known/jwks.json"),
+        jwks_file=env_str("JWKS_FILE", ""),
+        jwks_refresh_seconds=env_int("JWKS_REFRESH_SECONDS", 300),
     )
 
 
@@ -90,14 +102,16 @@ def read_service_settings(service: str, default_database: str | None, settings_c
         database_url = env_str(
             "DATABASE_URL", f"postgresql://taskwire:taskwire@127.0.0.1:5432/{default_database}"
         )
+    users_service_url = env_str("USERS_SERVICE_URL", "http://127.0.0.1:8001").rstrip("/")
     return settings_class(
         service=service,
         environment=env_str("TASKWIRE_ENV", "development"),
         log_level=env_str("LOG_LEVEL", "DEBUG").upper(),
         database_url=database_url,
         amqp_url=env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/taskwire"),
-        users_service_url=env_str("USERS_SERVICE_URL", "http://127.0.0.1:8001").rstrip("/"),
-        jwt=read_jwt_settings(),
+        users_service_url=users_service_url,
+        jwt=read_jwt_settings(users_service_url),
+        internal_api_key=env_str("INTERNAL_API_KEY", DEV_INTERNAL_API_KEY),
         max_body_bytes=env_int("MAX_BODY_BYTES", 1024 * 1024),
         db_pool_size=env_int("DB_POOL_SIZE", 16),
         # The local stack's gateway connects from this loopback address (stack/processes.toml).
@@ -111,13 +125,18 @@ def refuse_development_defaults(settings: ServiceSettings) -> None:
     if not settings.is_production:
         return
     problems = []
-    if settings.jwt.secret_key == DEV_JWT_SECRET:
-        problems.append("JWT_SECRET_KEY is the development default")
-    elif len(settings.jwt.secret_key) < 32:
-        problems.append("JWT_SECRET_KEY must be at least 32 characters")
+    key = settings.internal_api_key
+    if key == DEV_INTERNAL_API_KEY:
+        problems.append("INTERNAL_API_KEY is the development default")
+    elif len(key) < MIN_SECRET_LENGTH:
+        problems.append(f"INTERNAL_API_KEY must be at least {MIN_SECRET_LENGTH} characters")
     if DEV_DATABASE_PASSWORD in settings.database_url:
         problems.append("DATABASE_URL uses the development password")
     if DEV_AMQP_CREDENTIALS in settings.amqp_url:
         problems.append("AMQP_URL uses the development guest account")
+    for name, value in (("INTERNAL_API_KEY", key), ("DATABASE_URL", settings.database_url),
+                        ("AMQP_URL", settings.amqp_url)):
+        if PLACEHOLDER_MARK in value.lower():
+            problems.append(f"{name} holds a documented placeholder ({PLACEHOLDER_MARK}…), not a secret")
     if problems:
         raise ConfigurationError("refusing to start in production: " + "; ".join(problems))

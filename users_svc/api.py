@@ -12,15 +12,19 @@ from taskwire_common.clock import app_clock
 from taskwire_common.conditional import Preconditions, read_response, resource_response
 from taskwire_common.db import db
 from taskwire_common.idempotency import ANONYMOUS, Answer, requested_key, signed_in_caller
+from taskwire_common.internal import require_internal_key
 from taskwire_common.pagination import fetch_page, pagination_headers
 
-from . import services
+from . import services, tickets
 from .models import User
 from .schemas import (
+    JwksSchema,
     LoginSchema,
     MessageSchema,
+    RedeemSchema,
     RegisterSchema,
     RoleSchema,
+    TicketSchema,
     TokenSchema,
     UserCreateSchema,
     UserListArgsSchema,
@@ -33,6 +37,7 @@ from .tokens import issue_token
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts, tokens and user admin")
 internal = Blueprint("internal", __name__, url_prefix="/internal",
                      description="Service-to-service endpoints; the gateway does not route them")
+require_internal_key(internal)
 
 
 def settings():
@@ -49,7 +54,7 @@ def throttled(error: LoginThrottled):
 
 
 def token_response(user: User) -> dict:
-    token, expires_in = issue_token(user, settings().jwt)
+    token, expires_in = issue_token(user, settings().jwt, current_app.extensions["users_svc.keys"])
     return {"token": token, "token_type": "Bearer", "expires_in": expires_in, "user": user}
 
 
@@ -228,6 +233,24 @@ class UserRole(MethodView):
             conflict(error)
 
 
+@blp.route("/ws-ticket/")
+class WsTicket(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, TicketSchema)
+    def post(self):
+        """A single-use ticket, valid 30 s, for opening a WebSocket (`?ticket=`) without a token in its URL."""
+        return {"ticket": tickets.issue_ticket(current_principal()), "expires_in": tickets.TICKET_SECONDS}
+
+
+@blp.route("/.well-known/jwks.json")
+class Jwks(MethodView):
+    @blp.response(200, JwksSchema)
+    def get(self):
+        """The public keys that verify tokens (RFC 7517), newest first; a token names its key in `kid`."""
+        return current_app.extensions["users_svc.keys"].jwks(), 200, {"Cache-Control": "public, max-age=60"}
+
+
 @internal.route("/revocations/")
 class Revocations(MethodView):
     def get(self):
@@ -240,3 +263,24 @@ class Directory(MethodView):
     def get(self):
         """Every user (id, username, role, is_active, version), for services that keep a directory."""
         return services.directory_snapshot()
+
+
+@internal.route("/users/<int:user_id>/")
+class Account(MethodView):
+    def get(self, user_id):
+        """One account as the services' revocation lists hold it (a token names a user they have not heard of)."""
+        account = services.account(user_id)
+        if account is None:
+            abort(404, message="No such user.")
+        return account
+
+
+@internal.route("/ws-tickets/redeem/")
+class RedeemTicket(MethodView):
+    @internal.arguments(RedeemSchema)
+    def post(self, fields):
+        """The principal a WebSocket ticket stands for, once; 404 for an unknown, used or expired ticket."""
+        principal = tickets.redeem_ticket(fields["ticket"])
+        if principal is None:
+            abort(404, message="No such ticket, or it was used or expired.")
+        return principal.to_json()

@@ -1,4 +1,5 @@
-"""users_svc tables: users, revoked tokens, recent login failures (plus the shared outbox and idempotency keys)."""
+"""users_svc tables: users, revoked tokens, recent login failures, WebSocket tickets (plus the shared outbox and
+idempotency keys)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -81,3 +82,24 @@ class LoginFailure(Model):
         Index("ix_login_failures_username_failed_at", "username", "failed_at"),
         Index("ix_login_failures_address_failed_at", "address", "failed_at"),
     )
+
+
+class WsTicket(Model):
+    """A single-use ticket for opening a WebSocket (`POST /api/auth/ws-ticket/`), standing for the token that asked
+    for it: the relay redeems it once, within its lifetime, and the socket lives as that token would.
+
+    Only the ticket's SHA-256 is kept: a copy of this table opens no socket.
+    """
+
+    __tablename__ = "ws_tickets"
+
+    ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    username: Mapped[str] = mapped_column(String(150), nullable=False)
+    role: Mapped[str] = mapped_column(String(10), nullable=False)
+    jti: Mapped[str] = mapped_column(String(64), nullable=False)
+    token_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    token_issued_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    token_expires_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

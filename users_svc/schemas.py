@@ -63,6 +63,28 @@ class MessageSchema(ma.Schema):
     detail = ma.fields.String()
 
 
+class TicketSchema(ma.Schema):
+    ticket = ma.fields.String(metadata={"description": "single use: open a WebSocket with ?ticket=<this>"})
+    expires_in = ma.fields.Integer(metadata={"description": "seconds until the ticket expires"})
+
+
+class JwkSchema(ma.Schema):
+    kty = ma.fields.String(metadata={"example": "OKP"})
+    crv = ma.fields.String(metadata={"example": "Ed25519"})
+    x = ma.fields.String(metadata={"description": "the public key, base64url"})
+    kid = ma.fields.String(metadata={"description": "what a token's `kid` header names"})
+    alg = ma.fields.String(metadata={"example": "EdDSA"})
+    use = ma.fields.String(metadata={"example": "sig"})
+
+
+class JwksSchema(ma.Schema):
+    keys = ma.fields.List(ma.fields.Nested(JwkSchema), metadata={"description": "newest first"})
+
+
+class RedeemSchema(ma.Schema):
+    ticket = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
+
+
 class RegisterSchema(ma.Schema):
     username = ma.fields.String(required=True, validate=USERNAME)
     email = ma.fields.String(required=True, validate=EMAIL)

@@ -7,6 +7,7 @@ from flask import Flask
 
 from broker import topology
 from taskwire_common.app_factory import ServiceParts, create_service_app
+from taskwire_common.internal import InternalClient
 
 from .config import RelaySettings, load_settings
 from .feed import FeedReader
@@ -25,6 +26,7 @@ def create_app(settings: RelaySettings | None = None) -> Flask:
     app.extensions["taskwire.revocations"].subscribe(hub.revoke)
     app.extensions["ws_relay.hub"] = hub
     app.extensions["ws_relay.feed"] = feed
+    app.extensions["ws_relay.users"] = InternalClient(settings.users_service_url, settings.internal_api_key)
     # Resuming sockets reading the stream at once (cursors older than the history), per process.
     app.extensions["ws_relay.replay_readers"] = threading.BoundedSemaphore(settings.replay_readers)
     # No ping_interval and no reader thread: each socket's one greenlet (SocketLoop) pings, sends and reads.

@@ -1,5 +1,5 @@
-"""The WebSocket endpoints: check origin and token at the handshake, greet, replay what a resuming client missed,
-then send what the hub queues."""
+"""The WebSocket endpoints: check origin and credential (ticket or token) at the handshake, greet, replay what a
+resuming client missed, then send what the hub queues."""
 from __future__ import annotations
 
 import logging
@@ -7,12 +7,15 @@ import time
 
 import gevent
 import pika.exceptions
+import requests
 from flask import Blueprint, current_app, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed, Server
 from wsproto.utilities import LocalProtocolError
 
 from taskwire_common.auth import Authenticator, InvalidToken, Principal, token_from_authorization
+from taskwire_common.internal import InternalClient
+from taskwire_common.jwks import KeysUnavailable
 from taskwire_common.socket_messages import encode_message, hello_message, resync_message
 
 from .config import RelaySettings
@@ -37,16 +40,45 @@ def origin_allowed(settings) -> bool:
     return origin is None or "*" in settings.allowed_origins or origin.rstrip("/") in settings.allowed_origins
 
 
+REDEEM_PATH = "/internal/ws-tickets/redeem/"
+
+
+class CannotAuthenticate(Exception):
+    """users_svc (a ticket) or the token keys cannot be reached: the client should try again shortly."""
+
+
 def authenticate_handshake() -> Principal | None:
-    token = request.args.get("token") or token_from_authorization(request.headers.get("Authorization"))
-    if not token:
-        return None
+    """The principal of the handshake's ticket (`?ticket=`), or of its token (`?token=` or the Authorization
+    header); None if it has neither or they are not good. Raises CannotAuthenticate."""
     authenticator: Authenticator = current_app.extensions["taskwire.auth"]
+    ticket = request.args.get("ticket")
+    token = request.args.get("token") or token_from_authorization(request.headers.get("Authorization"))
     try:
-        return authenticator.authenticate(token)
+        if ticket:
+            principal = redeem_ticket(ticket)
+            return authenticator.admit(principal) if principal else None
+        return authenticator.authenticate(token) if token else None
     except InvalidToken as exc:
         log.info("WebSocket handshake refused: %s", exc)
         return None
+    except KeysUnavailable as exc:
+        raise CannotAuthenticate(str(exc)) from None
+
+
+def redeem_ticket(ticket: str) -> Principal | None:
+    """The principal a ticket stands for, from users_svc, which lets each ticket be redeemed once."""
+    if len(ticket) > 128:
+        return None
+    users: InternalClient = current_app.extensions["ws_relay.users"]
+    try:
+        response = users.post(REDEEM_PATH, json={"ticket": ticket}, timeout=5)
+        if response.status_code in (400, 404):
+            log.info("WebSocket handshake refused: the ticket is unknown, used or expired")
+            return None
+        response.raise_for_status()
+        return Principal.from_json(response.json())
+    except (requests.RequestException, ValueError, KeyError, TypeError) as error:
+        raise CannotAuthenticate(f"a ticket could not be redeemed at users_svc: {error}") from None
 
 
 def quiet_timeout(seconds: float) -> gevent.Timeout:
@@ -70,7 +102,11 @@ def serve(ws, wants_task_events: bool) -> None:
     if not origin_allowed(settings):
         log.info("WebSocket from origin %r refused", request.headers.get("Origin"))
         return close(ws, FORBIDDEN_ORIGIN, "Origin not allowed")
-    principal = authenticate_handshake()
+    try:
+        principal = authenticate_handshake()
+    except CannotAuthenticate as error:
+        log.warning("WebSocket refused for now: %s", error)
+        return close(ws, TRY_AGAIN_LATER, "Cannot check credentials now; try again shortly")
     if principal is None:
         return close(ws, UNAUTHORIZED, "Unauthorized")
     hub: Hub = current_app.extensions["ws_relay.hub"]

@@ -6,9 +6,12 @@
  * re-fetches only when told (onResync): at the first socket's hello, when there is no cursor yet, and on
  * `resync_required`, when the relay cannot serve the cursor. The cursor is kept in memory, one per
  * signed-in session: a new page load starts without one and fetches.
+ *
+ * Each socket opens with a fresh single-use ticket (POST /api/auth/ws-ticket/, valid 30 s) rather than the
+ * token: a URL ends up in logs and histories, and a ticket found there has already been used.
  */
 
-const TOKEN_REFUSED = 4401;  // no, bad, expired or revoked token: signing in again is the only cure
+const TOKEN_REFUSED = 4401;  // no, bad, expired or revoked credential: signing in again is the only cure
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
 
@@ -16,15 +19,17 @@ export class LiveFeed {
   /**
    * onResync: the views may have missed events (the first hello, or a cursor the relay cannot serve): re-fetch.
    * onMessage(message): a parsed task_update or notification. onState(state): 'connecting' | 'live' | 'offline'.
-   * onRefused: the server closed with 4401.
+   * onRefused: the server closed with 4401, or would not give a ticket (401).
+   * getTicket(): a promise of a new ticket; it rejects with an error whose `status` is 401 when signed out.
    */
-  constructor(token, { onResync, onMessage, onState, onRefused }) {
-    Object.assign(this, { token, onResync, onMessage, onState, onRefused });
+  constructor(getTicket, { onResync, onMessage, onState, onRefused }) {
+    Object.assign(this, { getTicket, onResync, onMessage, onState, onRefused });
     this.socket = null;
     this.cursor = null;  // of the last message received that had one: where to resume
     this.failures = 0;
     this.timer = null;
     this.stopped = false;
+    this.connecting = false;  // waiting for a ticket
     this.reconnectNow = () => { if (!this.socket) this.connect(); };
   }
 
@@ -44,11 +49,28 @@ export class LiveFeed {
     this.socket = null;
   }
 
-  connect() {
-    if (this.stopped) return;
+  async connect() {
+    if (this.stopped || this.connecting) return;
     clearTimeout(this.timer);
     this.onState('connecting');
-    const socket = new WebSocket(this.url());
+    let ticket;
+    this.connecting = true;
+    try {
+      ticket = await this.getTicket();
+    } catch (error) {
+      if (error.status === 401) {
+        this.stop();
+        this.onRefused();
+      } else if (!this.stopped) {
+        this.onState('offline');
+        this.scheduleReconnect();
+      }
+      return;
+    } finally {
+      this.connecting = false;
+    }
+    if (this.stopped) return;
+    const socket = new WebSocket(this.url(ticket));
     this.socket = socket;
     socket.addEventListener('open', () => {
       this.failures = 0;
@@ -73,11 +95,11 @@ export class LiveFeed {
     });
   }
 
-  url() {
+  url(ticket) {
     const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-    // Browsers cannot set headers on a WebSocket, so the token rides in the query (the gateway does not log it).
+    // Browsers cannot set headers on a WebSocket: the single-use ticket rides in the query (no log keeps it).
     const since = this.cursor === null ? '' : `&since=${encodeURIComponent(this.cursor)}`;
-    return `${scheme}//${window.location.host}/ws/tasks/?token=${encodeURIComponent(this.token)}${since}`;
+    return `${scheme}//${window.location.host}/ws/tasks/?ticket=${encodeURIComponent(ticket)}${since}`;
   }
 
   received(message) {

@@ -1,5 +1,5 @@
 /** The console's entry point: sign-in, routing between views, and the live feed keeping them current. */
-import { onSessionLost } from './api.js';
+import { api, onSessionLost } from './api.js';
 import { announceNotification, announceTaskUpdate, noteOwnChange } from './announcer.js';
 import { setUpBoard, renderBoard } from './board.js';
 import { changeTask } from './conflict.js';
@@ -66,7 +66,7 @@ function onFeedMessage(message) {
 }
 
 function startFeed() {
-  feed = new LiveFeed(session.token, {
+  feed = new LiveFeed(async () => (await api.post('/api/auth/ws-ticket/')).data.ticket, {
     // Not on every reconnect: a resumed socket brings what it missed as messages.
     onResync: () => { refreshSoon(); refreshUnreadCount().catch(() => {}); },
     onMessage: onFeedMessage,
