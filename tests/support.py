@@ -2,13 +2,16 @@
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from harness.api import bearer
 from harness.wait import poll
 
-__all__ = ["at_once", "bearer", "make_token", "wait_for"]
+__all__ = ["at_once", "bearer", "make_token", "it_jwks_file", "it_key_dir", "wait_for"]
+
+TEST_KEY_DIR = Path(__file__).resolve().parent.parent / "var" / "it" / "signing-keys"
 
 
 def wait_for(condition, timeout: float = 5.0, interval: float = 0.02, message: str = "condition"):
@@ -31,17 +34,43 @@ def at_once(count: int, request):
         return list(pool.map(send, range(count)))
 
 
-def make_token(user_id: int, username: str, role: str = "user", token_version: int = 0) -> str:
-    """A token as users_svc would sign it with the development key (for tests of other services)."""
+def it_key_dir() -> Path:
+    """The integration tests' token signing keys (made on first use): what their users_svc signs with and what
+    make_token signs with; it_jwks_file() holds their public halves for the other services."""
+    from users_svc.signing_keys import KEY_SUFFIX, add_key
+
+    if not TEST_KEY_DIR.is_dir() or not any(TEST_KEY_DIR.glob("*" + KEY_SUFFIX)):
+        add_key(TEST_KEY_DIR)
+    return TEST_KEY_DIR
+
+
+def it_jwks_file() -> Path:
+    """A JWKS file (what JWKS_FILE names) with the public keys of it_key_dir(), written each time it is asked for."""
+    import json
+
+    from users_svc.signing_keys import KeyRing
+
+    path = TEST_KEY_DIR.parent / "jwks.json"
+    path.write_text(json.dumps(KeyRing(it_key_dir()).jwks()))
+    return path
+
+
+def make_token(user_id: int, username: str, role: str = "user", token_version: int = 0,
+               key_dir: Path | None = None) -> str:
+    """A token as users_svc would sign it with the newest key of `key_dir` (the integration tests' keys by default),
+    for tests of other services."""
     import uuid
 
     import jwt
 
+    from taskwire_common.auth import ALGORITHM
     from taskwire_common.settings import read_jwt_settings
+    from users_svc.signing_keys import KeyRing
 
-    settings = read_jwt_settings()
+    settings = read_jwt_settings("")
+    key = KeyRing(key_dir or it_key_dir()).signing_key
     now = int(time.time())
     claims = {"iss": settings.issuer, "aud": settings.audience, "sub": str(user_id), "username": username,
               "role": role, "tv": token_version, "jti": uuid.uuid4().hex, "iat": now,
               "exp": now + settings.ttl_seconds}
-    return jwt.encode(claims, settings.secret_key, algorithm=settings.algorithm)
+    return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})

@@ -13,9 +13,11 @@ import jwt
 import pytest
 import requests
 import websocket
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from taskwire_common.settings import DEV_JWT_SECRET
+from tests.e2e.support import PROFILE
 from tests.support import bearer, wait_for
+from users_svc.signing_keys import KeyRing
 
 PROTECTED = ["/api/auth/me/", "/api/tasks/", "/api/notifications/"]
 TEXT_FIELDS_ODDITIES = ["Zoë’s 📋 task", "日本語のタスク", "مهمة", "<script>alert(1)</script>",
@@ -34,9 +36,15 @@ def claims(user, **overrides):
     return {k: v for k, v in base.items() if v is not None}
 
 
-def hmac_signed(payload: dict, key: bytes) -> str:
+def signed(payload: dict, key=None, kid=None) -> str:
+    """EdDSA, as users_svc signs: by default with the test stack's own current key (what an attacker does not have)."""
+    ours = KeyRing(PROFILE.signing_key_dir).signing_key
+    return jwt.encode(payload, key or ours.private_key, algorithm="EdDSA", headers={"kid": kid or ours.kid})
+
+
+def hmac_signed(payload: dict, key: bytes, kid: str | None = None) -> str:
     """HS256 by hand with a public key as the secret (PyJWT itself refuses to: the attack it guards against)."""
-    signing_input = b64({"alg": "HS256", "typ": "JWT"}) + "." + b64(payload)
+    signing_input = b64({"alg": "HS256", "typ": "JWT", **({"kid": kid} if kid else {})}) + "." + b64(payload)
     signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
     return signing_input + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
 
@@ -45,30 +53,37 @@ def forged_tokens(user):
     """Tokens an attacker could make; each would grant admin if it were accepted."""
     genuine = user.token
     header, payload, signature = genuine.split(".")
-    rsa_like_key = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----"
+    kid = jwt.get_unverified_header(genuine)["kid"]
+    jwks = requests.get(f"{PROFILE.gateway_url}/api/auth/.well-known/jwks.json", timeout=5).text
     return {
-        "alg-none": b64({"alg": "none", "typ": "JWT"}) + "." + b64(claims(user)) + ".",
-        "hs-rs-confusion": hmac_signed(claims(user), rsa_like_key.encode()),
-        "rs256-header": b64({"alg": "RS256", "typ": "JWT"}) + "." + b64(claims(user)) + "." + signature,
-        "missing-exp": jwt.encode(claims(user, exp=None), "not-our-key-but-long-enough-for-hs256!!"),
-        "expired": jwt.encode(claims(user, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600), DEV_JWT_SECRET),
-        "wrong-issuer": jwt.encode(claims(user, iss="evil"), "not-our-key-but-long-enough-for-hs256!!"),
-        "wrong-audience": jwt.encode(claims(user, aud="evil"), "not-our-key-but-long-enough-for-hs256!!"),
+        "alg-none": b64({"alg": "none", "typ": "JWT", "kid": kid}) + "." + b64(claims(user)) + ".",
+        # HS256 with the public key (its JWKS, as anyone can fetch it) as the secret, under the real kid.
+        "hs-eddsa-confusion": hmac_signed(claims(user), jwks.encode(), kid),
+        "hs256-any-secret": hmac_signed(claims(user), b"a-shared-secret-that-is-long-enough-32+", kid),
+        "rs256-header": b64({"alg": "RS256", "typ": "JWT", "kid": kid}) + "." + b64(claims(user)) + "." + signature,
+        "missing-exp": signed(claims(user, exp=None)),
+        "expired": signed(claims(user, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)),
+        "wrong-issuer": signed(claims(user, iss="evil")),
+        "wrong-audience": signed(claims(user, aud="evil")),
         "tampered-payload": header + "." + b64({**json.loads(base64.urlsafe_b64decode(payload + "==")),
                                                 "role": "admin"}) + "." + signature,
-        "other-key": jwt.encode(claims(user), "another-secret-that-is-long-enough-32+"),
+        "other-key-our-kid": signed(claims(user), key=Ed25519PrivateKey.generate(), kid=kid),
+        "other-key-own-kid": signed(claims(user), key=Ed25519PrivateKey.generate(), kid="attacker-1"),
+        "unknown-user": signed(claims(user, sub="987654321", username="nobody")),
     }
 
 
 @pytest.mark.parametrize("path", PROTECTED)
-@pytest.mark.parametrize("kind", ["alg-none", "hs-rs-confusion", "rs256-header", "missing-exp", "expired",
-                                  "wrong-issuer", "wrong-audience", "tampered-payload", "other-key"])
+@pytest.mark.parametrize("kind", ["alg-none", "hs-eddsa-confusion", "hs256-any-secret", "rs256-header", "missing-exp",
+                                  "expired", "wrong-issuer", "wrong-audience", "tampered-payload", "other-key-our-kid",
+                                  "other-key-own-kid", "unknown-user"])
 def test_forged_tokens_are_refused_by_every_service(gateway, user, path, kind):
     response = requests.get(gateway + path, headers=bearer(forged_tokens(user)[kind]), timeout=5)
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("kind", ["alg-none", "tampered-payload", "expired", "other-key"])
+@pytest.mark.parametrize("kind", ["alg-none", "hs256-any-secret", "tampered-payload", "expired", "other-key-our-kid",
+                                  "unknown-user"])
 def test_forged_tokens_are_refused_at_the_websocket_handshake(gateway, user, kind):
     ws = websocket.create_connection(gateway.replace("http", "ws") + "/ws/tasks/?token=" + forged_tokens(user)[kind],
                                      timeout=5, suppress_origin=True)

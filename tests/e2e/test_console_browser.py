@@ -1,6 +1,7 @@
 """The web console in headless Chromium (Playwright): sign-in, tasks, the live board, notifications, admin."""
 import re
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from playwright.sync_api import expect
@@ -220,16 +221,24 @@ def test_a_revoked_token_sends_the_console_back_to_sign_in(open_console, user, g
     expect(page.locator("#signin-form").get_by_role("alert")).to_contain_text("session has ended")
 
 
-def test_gateway_logs_the_feed_without_its_token(open_console, user):
+def test_the_console_opens_its_feed_with_a_ticket_and_no_log_keeps_token_or_ticket(open_console, user):
     access_log = PROFILE.log_dir / "nginx-access.log"
     feeds_logged = lambda: access_log.read_text().count("/ws/tasks/")  # noqa: E731
     before = feeds_logged()
     page = open_console()
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
     sign_in(page, user.username, user.password)
+    wait_for(lambda: sockets, timeout=5, message="the console's feed")
     token = page.evaluate("JSON.parse(sessionStorage.getItem('taskwire.session')).token")
+    query = parse_qs(urlsplit(sockets[0]).query)
+    assert "token" not in query and token not in sockets[0]
+    ticket = query["ticket"][0]
     page.close()  # nginx writes a WebSocket's line when it ends
     wait_for(lambda: feeds_logged() > before, timeout=5, message="the feed in the access log")
-    assert token not in access_log.read_text()
+    for log in PROFILE.log_dir.glob("*.log"):
+        text = log.read_text(errors="replace")
+        assert token not in text and ticket not in text, log.name
 
 
 def test_admin_creates_a_user_changes_their_role_and_deactivates_them(open_console, admin):

@@ -2,6 +2,7 @@
 import fnmatch
 import json
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -139,20 +140,28 @@ def test_only_the_gateway_and_the_broker_console_publish_ports(services):
     assert not any("container_name" in s for s in services.values()), "container_name blocks --scale"
 
 
-def test_production_settings_come_from_env_and_the_example_passes_the_checks(services, monkeypatch):
-    values = example_env()
+def production_settings(service, values, monkeypatch):
+    env = {k: interpolate(str(v), values) for k, v in service["environment"].items()}
+    assert env["TASKWIRE_ENV"] == "production"
+    for key in set(env) | {"DATABASE_URL"}:
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return taskwire_settings.read_service_settings(
+        "service", "db" if "DATABASE_URL" in env else None, taskwire_settings.ServiceSettings)
+
+
+def test_production_refuses_the_examples_placeholders_and_takes_real_secrets(services, monkeypatch):
+    """.env.example's values are placeholders: a service started with them as they are refuses to start; with
+    each replaced by a real secret, it starts."""
+    example = example_env()
+    real = {name: secrets.token_urlsafe(36) if "change-me" in value else value for name, value in example.items()}
     python_services = {name: s for name, s in services.items() if s.get("build") == "."}
     assert len(python_services) > len({p.name for p in config.load_profile("dev").processes})
-    for name, service in python_services.items():
-        env = {k: interpolate(str(v), values) for k, v in service["environment"].items()}
-        assert env["TASKWIRE_ENV"] == "production", name
-        for key in set(env) | {"DATABASE_URL"}:
-            monkeypatch.delenv(key, raising=False)
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        settings = taskwire_settings.read_service_settings(
-            name, "db" if "DATABASE_URL" in env else None, taskwire_settings.ServiceSettings)
-        taskwire_settings.refuse_development_defaults(settings)
+    for service in python_services.values():
+        with pytest.raises(taskwire_settings.ConfigurationError, match="documented placeholder"):
+            taskwire_settings.refuse_development_defaults(production_settings(service, example, monkeypatch))
+        taskwire_settings.refuse_development_defaults(production_settings(service, real, monkeypatch))
 
 
 def test_every_required_variable_is_in_the_example():

@@ -2,11 +2,12 @@
 import pytest
 
 from taskwire_common.settings import ConfigurationError, env_bool, env_int, refuse_development_defaults
+from tests.support import it_key_dir
 from users_svc.config import load_settings
 
 PRODUCTION_ENV = {
     "TASKWIRE_ENV": "production",
-    "JWT_SECRET_KEY": "a-production-secret-of-at-least-32-chars",
+    "INTERNAL_API_KEY": "a-production-secret-of-at-least-32-chars",
     "DATABASE_URL": "postgresql://users:s3cret@db:5432/users_db",
     "AMQP_URL": "amqp://taskwire:s3cret@rabbitmq:5672/taskwire",
 }
@@ -14,7 +15,7 @@ PRODUCTION_ENV = {
 
 @pytest.fixture
 def environment(monkeypatch):
-    for name in ("TASKWIRE_ENV", "JWT_SECRET_KEY", "DATABASE_URL", "AMQP_URL"):
+    for name in ("TASKWIRE_ENV", "INTERNAL_API_KEY", "DATABASE_URL", "AMQP_URL", "JWT_SIGNING_KEY_DIR", "JWKS_FILE"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -30,7 +31,7 @@ def test_production_starts_with_real_secrets(environment):
 
 
 @pytest.mark.parametrize("missing,message", [
-    ("JWT_SECRET_KEY", "JWT_SECRET_KEY is the development default"),
+    ("INTERNAL_API_KEY", "INTERNAL_API_KEY is the development default"),
     ("DATABASE_URL", "DATABASE_URL uses the development password"),
     ("AMQP_URL", "AMQP_URL uses the development guest account"),
 ])
@@ -45,7 +46,7 @@ def test_production_refuses_each_development_default(environment, missing, messa
 def test_production_refuses_a_short_key(environment):
     for name, value in PRODUCTION_ENV.items():
         environment.setenv(name, value)
-    environment.setenv("JWT_SECRET_KEY", "short")
+    environment.setenv("INTERNAL_API_KEY", "short")
     with pytest.raises(ConfigurationError, match="at least 32"):
         refuse_development_defaults(load_settings())
 
@@ -59,10 +60,47 @@ def test_malformed_numbers_and_flags_are_named(environment):
         env_bool("REGISTRATION_OPEN", True)
 
 
+@pytest.mark.parametrize("name,value", [
+    ("INTERNAL_API_KEY", "change-me-to-a-long-random-string-of-48-characters"),  # .env.example's
+    ("DATABASE_URL", "postgresql://taskwire:change-me-postgres-password@db:5432/users_db"),
+    ("AMQP_URL", "amqp://taskwire:change-me-rabbitmq-password@rabbitmq:5672/taskwire"),
+])
+def test_production_refuses_the_documented_placeholders(environment, name, value):
+    for variable, setting in PRODUCTION_ENV.items():
+        environment.setenv(variable, setting)
+    environment.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=f"{name} holds a documented placeholder"):
+        refuse_development_defaults(load_settings())
+
+
 @pytest.mark.parametrize("module", ["users_svc.app", "tasks_svc.app", "notify_svc.app", "ws_relay.app"])
 def test_every_service_refuses_to_start_in_production_on_the_development_key(environment, module):
     import importlib
 
     environment.setenv("TASKWIRE_ENV", "production")
-    with pytest.raises(ConfigurationError, match="JWT_SECRET_KEY"):
+    environment.setenv("JWT_SIGNING_KEY_DIR", str(it_key_dir()))
+    with pytest.raises(ConfigurationError, match="INTERNAL_API_KEY"):
         importlib.import_module(module).create_app()
+
+
+def test_users_svc_refuses_to_start_without_a_signing_key_in_any_environment(environment, tmp_path):
+    from users_svc.app import create_app
+
+    with pytest.raises(ConfigurationError, match="JWT_SIGNING_KEY_DIR is not set"):
+        create_app()
+    environment.setenv("JWT_SIGNING_KEY_DIR", str(tmp_path))
+    with pytest.raises(ConfigurationError, match="no signing key"):
+        create_app()
+
+
+def test_users_svc_refuses_in_production_a_key_others_may_read(environment, tmp_path):
+    from users_svc.app import create_app
+    from users_svc.signing_keys import add_key
+
+    for name, value in PRODUCTION_ENV.items():
+        environment.setenv(name, value)
+    environment.setenv("JWT_SIGNING_KEY_DIR", str(tmp_path))
+    key = add_key(tmp_path)
+    (tmp_path / f"{key.kid}.pem").chmod(0o644)
+    with pytest.raises(ConfigurationError, match="readable by others"):
+        create_app()

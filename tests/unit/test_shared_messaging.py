@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from broker import topology
 from taskwire_common import contracts
 from taskwire_common.auth import Principal
+from taskwire_common.internal import InternalClient
 from taskwire_common.revocation import RevocationFeed, RevocationList
 from taskwire_common.worker import in_app_context
 
@@ -39,9 +40,11 @@ def test_the_shared_package_declares_no_exchange_or_queue_of_its_own():
 
 def test_a_malformed_revocation_event_is_dropped_and_the_next_one_applied():
     revocations = RevocationList()
-    feed = RevocationFeed(revocations, "amqp://unused", topology, "http://unused")
+    feed = RevocationFeed(revocations, "amqp://unused", topology, InternalClient("http://unused", "unused"))
     feed._receive(b"{not json")
     feed._receive(json.dumps(contracts.user_created({"id": 1}, version=1, actor_id=None)).encode())
+    user = {"id": 1, "username": "u", "role": "user", "is_active": True}
+    feed._receive(json.dumps(contracts.user_created(user, version=1, actor_id=None)).encode())
     feed._receive(json.dumps(contracts.token_revoked(1, jti="t1", expires_at=time.time() + 60)).encode())
     assert revocations.is_revoked(principal("t1")) and not revocations.is_revoked(principal("t2"))
 

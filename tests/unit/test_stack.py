@@ -57,7 +57,11 @@ def test_dev_profile_env_points_at_dev_resources():
     assert env["AMQP_URL"] == "amqp://guest:guest@127.0.0.1:5672/taskwire"
     assert env["USERS_SERVICE_URL"] == "http://127.0.0.1:8001"
     assert env["LOG_LEVEL"] == "DEBUG" and env["WEB_CONCURRENCY"] == "2"
-    assert "LOGIN_MAX_FAILURES" not in env and "JWT_SECRET_KEY" not in env
+    assert "LOGIN_MAX_FAILURES" not in env and "INTERNAL_API_KEY" not in env
+    # users_svc alone holds the private keys that sign tokens.
+    assert config.process_env(dev, dev.process("users_svc"))["JWT_SIGNING_KEY_DIR"] == str(dev.signing_key_dir)
+    assert [proc.name for proc in dev.processes if "JWT_SIGNING_KEY_DIR" in config.process_env(dev, proc)] == [
+        "users_svc"]
 
 
 def test_test_profile_sets_login_limits_and_open_registration():
@@ -71,9 +75,9 @@ def test_test_profile_sets_login_limits_and_open_registration():
 
 def test_caller_environment_overrides_profile_defaults():
     dev = config.load_profile("dev")
-    caller = {"LOG_LEVEL": "INFO", "JWT_SECRET_KEY": "s3cret", "UNRELATED": "x"}
+    caller = {"LOG_LEVEL": "INFO", "INTERNAL_API_KEY": "s3cret", "UNRELATED": "x"}
     env = config.process_env(dev, dev.process("users_svc"), environ=caller)
-    assert env["LOG_LEVEL"] == "INFO" and env["JWT_SECRET_KEY"] == "s3cret"
+    assert env["LOG_LEVEL"] == "INFO" and env["INTERNAL_API_KEY"] == "s3cret"
     assert "UNRELATED" not in env
 
 

@@ -5,6 +5,7 @@ from sqlalchemy import text
 from notify_svc.services import handle_task_events
 from taskwire_common import contracts
 from taskwire_common.db import db
+from tests.integration.support import admit
 from tests.support import bearer, make_token
 
 
@@ -72,6 +73,7 @@ def inbox(notify_db, task_change_events):
     """Notifications stored for users 2 (three) and 3 (two); a client and tokens to read them."""
     for event in task_change_events:
         handle(notify_db, event)
+    admit(notify_db, (2, True), (3, True))
     return notify_db.test_client(), {2: bearer(make_token(2, "ann")), 3: bearer(make_token(3, "bob"))}
 
 

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import text
 
 from taskwire_common.db import db
-from tests.integration.support import TASKS_DATABASE_URL, emptied, migrated_app
+from tests.integration.support import TASKS_DATABASE_URL, admit, emptied, migrated_app
 
 # tasks_svc's directory is fed by users_svc: its tests run users_svc beside it.
 from tests.integration.users_svc.conftest import (  # noqa: F401
@@ -45,6 +45,7 @@ def directory(tasks_db):
             upsert_users([{"id": user_id, "username": name, "role": role, "is_active": active, "version": 1}
                           for user_id, name, role, active in users])
             db.session.commit()
+        admit(tasks_db, *[(user_id, active) for user_id, _name, _role, active in users])
         return {name: make_token(user_id, name, role) for user_id, name, role, _ in users}
 
     return add

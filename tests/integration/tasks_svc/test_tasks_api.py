@@ -213,9 +213,10 @@ def test_a_connection_lost_after_the_commit_does_not_turn_the_answer_into_a_500(
     from sqlalchemy import text
 
     from taskwire_common.db import db
-    from tests.integration.support import TASKS_DATABASE_URL, migrated_app
+    from tests.integration.support import TASKS_DATABASE_URL, admit, migrated_app
 
     app = migrated_app("tasks_svc", TASKS_DATABASE_URL)
+    admit(app, (1, True), (2, True))
 
     @app.after_request
     def connection_dies(response):

@@ -10,8 +10,14 @@ from tasks_svc.models import DirectoryUser
 from taskwire_common import contracts
 from taskwire_common.consumer import EventConsumer, one_at_a_time
 from taskwire_common.db import db
+from taskwire_common.internal import InternalClient
+from taskwire_common.settings import DEV_INTERNAL_API_KEY
 from taskwire_common.worker import in_app_context
 from tests.support import bearer, wait_for
+
+
+def internal_client(users_url):
+    return InternalClient(users_url, DEV_INTERNAL_API_KEY)  # the integration tests' services run with the default
 
 
 def directory_rows(tasks_app):
@@ -32,7 +38,7 @@ def directory_worker(it_env, tasks_db, users_queue, users_http):
     """tasks_svc's worker loop in a thread, in the app's context: snapshot once bound, then events."""
     consumer = EventConsumer(it_env["AMQP_URL"], topology, users_queue,
                              one_at_a_time(in_app_context(tasks_db, apply_user_event)),
-                             on_connected=in_app_context(tasks_db, lambda: load_snapshot(users_http)))
+                             on_connected=in_app_context(tasks_db, lambda: load_snapshot(internal_client(users_http))))
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()
     yield consumer
@@ -44,7 +50,7 @@ def test_the_snapshot_brings_every_existing_user(tasks_db, make_user, users_http
     make_user("ann")
     make_user("boss", role="admin")
     with tasks_db.app_context():
-        load_snapshot(users_http)
+        load_snapshot(internal_client(users_http))
     assert directory_rows(tasks_db) == {"ann": ("user", True, 1), "boss": ("admin", True, 1)}
 
 

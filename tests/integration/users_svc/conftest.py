@@ -5,7 +5,7 @@ from sqlalchemy import text
 from taskwire_common.db import db
 from tests.integration.support import emptied, migrated_app
 
-USERS_TABLES = "users, revoked_tokens, login_failures, outbox_events, idempotency_keys"
+USERS_TABLES = "users, revoked_tokens, login_failures, outbox_events, idempotency_keys, ws_tickets"
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,12 @@ import time
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from taskwire_common.settings import DEV_JWT_SECRET
-from tests.support import bearer
+from taskwire_common.internal import HEADER
+from taskwire_common.settings import DEV_INTERNAL_API_KEY
+from tests.support import bearer, it_key_dir
+from users_svc.signing_keys import KeyRing
 
 LOGIN = "/api/auth/login/"
 
@@ -59,12 +62,14 @@ def test_inactive_user_cannot_log_in(client, make_user, admin_token):
     assert response.status_code == 401
 
 
-def forge(claims_override=None, key=DEV_JWT_SECRET, algorithm="HS256"):
+def forge(claims_override=None, key=None, algorithm="EdDSA"):
+    """Claims for user 1 as admin, signed (by default) with users_svc's own current key."""
     now = int(time.time())
     claims = {"iss": "taskwire", "aud": "taskwire", "sub": "1", "username": "root", "role": "admin",
               "tv": 0, "jti": "forged", "iat": now, "exp": now + 600}
     claims.update(claims_override or {})
-    return jwt.encode(claims, key, algorithm=algorithm)
+    ours = KeyRing(it_key_dir()).signing_key
+    return jwt.encode(claims, key or ours.private_key, algorithm=algorithm, headers={"kid": ours.kid})
 
 
 @pytest.mark.parametrize("token_of", [
@@ -72,7 +77,8 @@ def forge(claims_override=None, key=DEV_JWT_SECRET, algorithm="HS256"):
                  id="expired"),
     pytest.param(lambda good: good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB"),
                  id="tampered-signature"),
-    pytest.param(lambda good: forge(key="a-key-that-is-not-ours-but-long-enough-32"), id="other-key"),
+    pytest.param(lambda good: forge(key=Ed25519PrivateKey.generate()), id="other-key"),
+    pytest.param(lambda good: forge(key="a-shared-secret-that-is-long-enough-32", algorithm="HS256"), id="hs256"),
     pytest.param(lambda good: jwt.encode({"sub": "1", "role": "admin"}, None, algorithm="none"),
                  id="alg-none"),
     pytest.param(lambda good: forge({"aud": "elsewhere"}), id="wrong-audience"),
@@ -249,4 +255,4 @@ def test_register_accepts_exactly_the_emails_its_documented_pattern_allows(clien
 def test_internal_endpoints_are_served_but_not_in_the_public_openapi_document(client):
     paths = client.get("/api/auth/openapi.json").json["paths"]
     assert not [path for path in paths if path.startswith("/internal/")]
-    assert client.get("/internal/users/").status_code == 200
+    assert client.get("/internal/users/", headers={HEADER: DEV_INTERNAL_API_KEY}).status_code == 200

@@ -2,6 +2,7 @@
 from sqlalchemy import text
 
 from taskwire_common.db import db
+from taskwire_common.messaging import MARK_TYPE
 from tests.support import wait_for
 
 
@@ -89,11 +90,13 @@ def test_after_connecting_the_publisher_appends_its_recent_feed_events_to_the_st
     channel = broker.channel()
     channel.basic_qos(prefetch_count=10)
     copies = []
-    channel.basic_consume(topology.FEED_STREAM, lambda ch, method, properties, body: copies.append(body),
-                          arguments={"x-stream-offset": "first"})
+    marks = []  # the publisher's check that the stream takes writes (ConfirmingPublisher.check_feed)
+    channel.basic_consume(topology.FEED_STREAM, lambda ch, method, properties, body: (
+        marks if properties.type == MARK_TYPE else copies).append(body), arguments={"x-stream-offset": "first"})
     publisher = run_publisher()
     wait_for(lambda: broker.process_data_events(time_limit=0.1) or copies, message="the copy in the stream")
     wait_for(lambda: publisher.broker.is_open, message="the publisher connected")
     broker.process_data_events(time_limit=0.5)  # anything more it appended would be here by now
     assert [json.loads(body)["id"] for body in copies] == [task_event["id"]]  # not the user event
+    assert len(marks) == 1
     broker.close()

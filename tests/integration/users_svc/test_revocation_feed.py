@@ -3,13 +3,15 @@ import pytest
 
 from broker import topology
 from taskwire_common.auth import TokenVerifier
+from taskwire_common.internal import InternalClient
 from taskwire_common.revocation import RevocationFeed, RevocationList
+from taskwire_common.settings import DEV_INTERNAL_API_KEY
 from tests.support import bearer, wait_for
 
 
 @pytest.fixture
 def verify(users_app):
-    return TokenVerifier(users_app.config["TASKWIRE_SETTINGS"].jwt).verify
+    return TokenVerifier(users_app.config["TASKWIRE_SETTINGS"].jwt, users_app.extensions["users_svc.keys"]).verify
 
 
 @pytest.fixture
@@ -17,7 +19,8 @@ def start_feed(it_env, users_http):
     feeds = []
 
     def start(users_url=users_http):
-        feed = RevocationFeed(RevocationList(), it_env["AMQP_URL"], topology, users_url)
+        feed = RevocationFeed(RevocationList(), it_env["AMQP_URL"], topology,
+                              InternalClient(users_url, DEV_INTERNAL_API_KEY))
         feed.start()
         feeds.append(feed)
         return feed
