@@ -167,10 +167,10 @@ class ConfirmingPublisher:
             raise pika.exceptions.ConnectionWrongStateError("the publisher is not connected")
         channel = self._connection.channel()
         mark = str(uuid.uuid4())
-        seen: list[tuple[int, str | None]] = []
+        seen: list[tuple[int, str | None]] = []  # (delivery tag, message id)
         channel.basic_qos(prefetch_count=1)
         channel.basic_consume(self.topology.FEED_STREAM, lambda _ch, method, properties, _body: seen.append(
-            (method.delivery_tag, properties.message_id)), arguments={"x-stream-offset": "next"})
+            (method.delivery_tag or 0, properties.message_id)), arguments={"x-stream-offset": "next"})
         channel.basic_publish(exchange="", routing_key=self.topology.FEED_STREAM, body=b"",
                               properties=pika.BasicProperties(type=MARK_TYPE, message_id=mark,
                                                               delivery_mode=pika.DeliveryMode.Persistent))
