@@ -20,5 +20,6 @@ def create_app(settings=None) -> Flask:
         blueprints=[blp],
         migrations_dir=str(Path(__file__).parent / "migrations"),
         has_outbox=True,
+        worker_queue=topology.TASKS_USERS_QUEUE,  # /healthz: its worker consumes this queue
         topology=topology,  # its revocation feed binds to the exchange
     ))

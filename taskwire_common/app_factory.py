@@ -23,6 +23,7 @@ from .logs import configure_logging
 from .messaging import Topology
 from .outbox import outbox_health
 from .proxies import TrustedProxyFix
+from .queue_health import QueueHealth
 from .requestid import register_request_id
 from .revocation import follow_revocations
 from .security_headers import register_security_headers
@@ -54,6 +55,8 @@ class ServiceParts:
     migrations_dir: str | None = None  # the service's Alembic folder, for `flask db upgrade`
     has_outbox: bool = False  # report the outbox publisher's lag in /healthz
     checks: dict[str, HealthCheck] = field(default_factory=dict)  # more /healthz checks by name
+    # The queue the service's worker consumes: /healthz reports the worker down or lagging (queue_health.py).
+    worker_queue: str | None = None
     # How to tell a revoked token. None: follow users_svc's revocations (every service but users_svc),
     # through the broker topology below.
     is_revoked: Callable[[Principal], bool] | None = None
@@ -100,6 +103,8 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
         checks["database"] = check_database
     if parts.has_outbox:
         checks["outbox"] = outbox_health
+    if parts.worker_queue:
+        checks["worker"] = QueueHealth(settings.amqp_url, parts.worker_queue, settings.consumer_backlog_limit)
     checks.update(parts.checks)
     background: list[BackgroundTask] = list(parts.background)
     is_revoked = parts.is_revoked

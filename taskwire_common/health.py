@@ -1,4 +1,5 @@
-"""GET /healthz: the service and each dependency it relies on, 200 when all are well, else 503."""
+"""GET /healthz: readiness, the service and each dependency it relies on, 200 when all are well, else 503 with
+the reason; GET /livez: liveness, 200 whenever the process answers at all (it checks nothing)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -10,6 +11,10 @@ HealthCheck = Callable[[], tuple[bool, object]]
 
 
 def register_health(app: Flask, service: str, checks: dict[str, HealthCheck]) -> None:
+    @app.get("/livez")
+    def livez() -> Response:
+        return jsonify({"service": service, "status": "alive"})
+
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
         results: dict[str, dict[str, object]] = {}
