@@ -24,6 +24,10 @@ DOCKER_DNS = "127.0.0.11"  # the resolver Docker gives every container on a user
 COMPOSE_STATE_DIR = "/var/cache/nginx/taskwire"  # writable by the gateway image's nginx user
 WEB_ROOT = REPO / "web"  # the web console's files, served by the gateway at /
 COMPOSE_WEB_ROOT = "/usr/share/nginx/taskwire-web"  # where gateway/Dockerfile copies web/
+API_DOCS_ROOT = REPO / "gateway" / "api-docs"  # the Swagger UI page and its initializer, at /api/docs/
+COMPOSE_API_DOCS_ROOT = "/usr/share/nginx/taskwire-api-docs"  # where gateway/Dockerfile copies them
+# Where gateway/Dockerfile copies swagger-ui's files out of the pinned swagger-ui-bundle wheel.
+COMPOSE_SWAGGER_UI_ROOT = "/usr/share/nginx/swagger-ui"
 
 
 def render_template(text: str, values: dict[str, str]) -> str:
@@ -36,6 +40,13 @@ def render_template(text: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(substitute, text)
 
 
+def swagger_ui_root() -> Path:
+    """swagger-ui's dist directory inside the installed swagger-ui-bundle package (the venv's)."""
+    from swagger_ui_bundle import swagger_ui_path  # imported here: the compose render stage lacks it
+
+    return Path(str(swagger_ui_path))
+
+
 def nginx_values(profile: Profile) -> dict[str, str]:
     state = profile.state_dir / "nginx"
     groups = [UPSTREAM_GROUP.format(name=name, address=f"127.0.0.1:{profile.process(name).port}")
@@ -46,6 +57,8 @@ def nginx_values(profile: Profile) -> dict[str, str]:
         "GATEWAY_LISTEN": f"127.0.0.1:{profile.gateway_port}",
         "GATEWAY_SOURCE_ADDRESS": profile.gateway_source_address,
         "WEB_ROOT": str(WEB_ROOT),
+        "API_DOCS_ROOT": str(API_DOCS_ROOT),
+        "SWAGGER_UI_ROOT": str(swagger_ui_root()),
         "UPSTREAMS": "\n".join(groups),
         **BACKENDS,  # locally each placeholder names its upstream group
     }
@@ -60,6 +73,8 @@ def compose_nginx_values(profile: Profile, state_dir: str = COMPOSE_STATE_DIR) -
         # The container's own address on the compose network; TRUSTED_PROXIES names it (docker-compose.yml).
         "GATEWAY_SOURCE_ADDRESS": "off",
         "WEB_ROOT": COMPOSE_WEB_ROOT,
+        "API_DOCS_ROOT": COMPOSE_API_DOCS_ROOT,
+        "SWAGGER_UI_ROOT": COMPOSE_SWAGGER_UI_ROOT,
         "UPSTREAMS": f"    resolver {DOCKER_DNS} valid=10s ipv6=off;",
         **{key: f"{name}:{profile.process(name).port}" for key, name in BACKENDS.items()},
     }
