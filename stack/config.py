@@ -15,7 +15,7 @@ AMQP_SERVER = "amqp://guest:guest@127.0.0.1:5672"
 # Names a caller may set to override the profile's defaults (12-factor). DATABASE_URL is not
 # one: each service has its own database, so one value for all of them would be wrong.
 OVERRIDABLE = (
-    "TASKWIRE_ENV", "LOG_LEVEL", "AMQP_URL", "INTERNAL_API_KEY", "JWT_TTL_SECONDS",
+    "TASKWIRE_ENV", "LOG_LEVEL", "LOG_FORMAT", "AMQP_URL", "INTERNAL_API_KEY", "JWT_TTL_SECONDS",
     "USERS_SERVICE_URL", "WEB_CONCURRENCY", "LOGIN_MAX_FAILURES",
     "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_THROTTLE_SECONDS", "LOGIN_SLOW_AFTER_FAILURES",
     "LOGIN_MAX_DELAY_SECONDS", "REGISTRATION_OPEN", "WS_ALLOWED_ORIGINS", "TRUSTED_PROXIES",

@@ -21,6 +21,7 @@ from pika.spec import Basic
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .contracts import Event, MalformedEvent, parse_event
+from .logs import handling_event
 from .messaging import Backoff, Topology, connection_parameters, run_reconnecting
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,8 @@ def one_at_a_time(handle: Callable[[Event], object]) -> BatchHandler:
     """A batch handler from a handler of single, idempotent events."""
     def handle_batch(events: list[Event]) -> None:
         for event in events:
-            handle(event)
+            with handling_event(event["id"]):
+                handle(event)
     return handle_batch
 
 
@@ -112,9 +114,12 @@ class EventConsumer:
 
     def _handle_with_retries(self, channel: BlockingChannel, events: list[Event]) -> bool:
         backoff = Backoff(first=0.5, cap=10.0)
+        # A batch's lines name no one event; a failed batch is retried an event at a time, whose lines do.
+        event_id = events[0]["id"] if len(events) == 1 else None
         while True:
             try:
-                self.handle(events)
+                with handling_event(event_id):
+                    self.handle(events)
                 return True
             except Exception as exc:  # the handler's failure decides the messages' fate, never the loop's
                 if not is_transient(exc) or self.stop.is_set():

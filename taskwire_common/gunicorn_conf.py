@@ -6,11 +6,12 @@ gevent workers: psycopg2 is made cooperative after fork, and each app's backgrou
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from gunicorn.glogging import Logger
 
-from taskwire_common.logs import logging_config
+from taskwire_common.logs import log_format, logging_config, name_service
 
 if TYPE_CHECKING:  # the master process never imports Flask
     from taskwire_common.app_factory import BackgroundTask
@@ -22,6 +23,12 @@ class AppLogsRequests(Logger):
     With `logconfig_dict` set, gunicorn builds the access line for every request even though
     `accesslog` is None (about 3 % of a create's CPU), only for no handler to write it.
     """
+
+    def setup(self, cfg: Any) -> None:
+        # The app's package ("tasks_svc" of tasks_svc.wsgi:app) names the service in the master's lines, and in
+        # its workers' (forked from it).
+        name_service(re.split(r"[.:]", str(cfg.default_proc_name))[0])
+        super().setup(cfg)
 
     def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
         pass
@@ -36,7 +43,7 @@ timeout = 30
 graceful_timeout = 10
 keepalive = 75  # longer than nginx's upstream keepalive, so nginx closes first
 control_socket_disable = True  # several gunicorns on one machine would collide on ~/.gunicorn
-logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "DEBUG").upper())
+logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "DEBUG").upper(), log_format())
 logger_class = AppLogsRequests
 # nginx gates the request line at 8 KiB (a JSON 414). gunicorn's default (4094 bytes) sat below that; 0, no
 # limit at all, let a client talking to a service directly send a request line as long as it liked. 8190,

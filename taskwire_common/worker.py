@@ -31,7 +31,7 @@ class Loop(Protocol):
 
 def prepare_process(settings: ServiceSettings) -> None:
     """What a process without an app does first (the app factory does the same): log, refuse development secrets."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.service)
     refuse_development_defaults(settings)
 
 
