@@ -14,6 +14,7 @@ from flask_migrate import Migrate
 from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkExtension, InvalidChunkSize
 
 from .auth import Authenticator, Principal, PublicKeys, TokenVerifier
+from .blueprint import SECURITY_SCHEMES
 from .conditional import PreconditionFailed, precondition_failed_response
 from .db import check_database, db, release_sessions_safely, sqlalchemy_url
 from .errors import ProblemApi, problem_response
@@ -122,8 +123,8 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
     register_security_headers(app)
     api = ProblemApi(app)
     app.register_error_handler(PreconditionFailed, precondition_failed_response)
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
-                                                       "bearerFormat": "JWT"})
+    for name, scheme in SECURITY_SCHEMES.items():
+        api.spec.components.security_scheme(name, scheme)
     for blueprint in parts.blueprints:
         api.register_blueprint(blueprint)
 

@@ -1,5 +1,10 @@
 """The flask-smorest Blueprint every service uses: input errors are 400s naming the field, and the
-conditional-request and Idempotency-Key headers documented once for every operation that takes them."""
+conditional-request and Idempotency-Key headers documented once for every operation that takes them.
+
+Every operation also gets an `operationId` (`<method><ViewClass>`, e.g. `getTaskList`), and every one
+behind login_required or admin_required the security schemes it takes and the 401 (and 403, and the
+503 of a service that cannot get the token keys) it may answer: read off the view's decorators, so
+the document cannot disagree with the code."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,7 +12,9 @@ from typing import Any, TypeVar
 
 import flask_smorest
 import marshmallow as ma
+from flask.views import MethodView
 
+from .auth import admin_required, login_required
 from .errors import ProblemSchema, StrictParser
 from .idempotency import KEY_HEADER, MAX_KEY_LENGTH, VALID_KEY_PATTERN
 
@@ -23,6 +30,13 @@ IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"t
 IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
                  "description": "For GET: 304 when the resource is still at this version. For a write: "
                                 "412 when it is (`*`: when it exists)"}
+# Either header form: `Authorization: Bearer <jwt>`, or `Authorization: Token <jwt>` as the Django system's clients send.
+SECURITY = [{"bearerAuth": []}, {"tokenAuth": []}]
+SECURITY_SCHEMES = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    "tokenAuth": {"type": "apiKey", "in": "header", "name": "Authorization",
+                  "description": "`Token <jwt>`: the same token, as clients of the Django system send it"},
+}
 IDEMPOTENCY_KEY = {"in": "header", "name": KEY_HEADER, "required": False,
                    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
                               "pattern": VALID_KEY_PATTERN},
@@ -40,6 +54,26 @@ class PreconditionFailedSchema(ProblemSchema):
 # flask-smorest ships no type information (no py.typed, no stub package): its classes are Any to mypy.
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
     ARGUMENTS_PARSER = StrictParser()
+
+    def _store_endpoint_docs(self, endpoint: str, obj: Any, parameters: Any, tags: Any, **options: Any) -> None:
+        """flask-smorest's own, after documenting each method's operationId and security (see the module)."""
+        if isinstance(obj, type) and issubclass(obj, MethodView):
+            decorators = getattr(obj, "decorators", ())
+            guard = admin_required if admin_required in decorators else (
+                login_required if login_required in decorators else None)
+            for method in sorted(obj.methods or ()):
+                function = getattr(obj, method.lower())
+                function._apidoc = self._operation_doc(function, f"{method.lower()}{obj.__name__}", guard)._apidoc
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+
+    def _operation_doc(self, view: F, operation_id: str, guard: Callable[..., Any] | None) -> F:
+        view = self.doc(operationId=operation_id)(view)
+        if guard is None:
+            return view
+        responses: dict[int, Any] = {401: "UNAUTHORIZED", 503: "SERVICE_UNAVAILABLE"}
+        if guard is admin_required:
+            responses[403] = "FORBIDDEN"
+        return self._documented(self.doc(security=SECURITY)(view), [], responses)
 
     def _documented(self, view: F, parameters: list[dict[str, Any]], responses: dict[int, Any]) -> F:
         view = self.doc(parameters=parameters)(view)

@@ -88,6 +88,8 @@ def conflict(error: services.Conflict):
 class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, credentials):
         """Exchange a username and password for a token."""
         try:
@@ -135,6 +137,8 @@ class Me(MethodView):
 class Register(MethodView):
     @blp.arguments(RegisterSchema)
     @blp.response(201, TokenSchema, headers={"Idempotent-Replayed": REPLAYED})
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @blp.idempotent_create
     def post(self, fields):
         """Sign up as a user (role `user`); answers like login. 403 when registration is closed.
