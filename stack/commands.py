@@ -1,5 +1,6 @@
 """The launcher's commands: up, start, stop, status, migrate, run, logs."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import time
 from users_svc.signing_keys import KEY_SUFFIX, add_key
 
 from . import database, health, logs, render
-from .config import REPO, Profile, process_env
+from .config import REPO, Profile, process_env, service_of
 
 START_DEADLINE_SECONDS = 60
 STOP_DEADLINE_SECONDS = 45
@@ -116,6 +117,7 @@ def _prepare(profile: Profile) -> None:
     if busy:
         raise StackError("cannot start: " + "; ".join(busy))
     _set_aside_old_logs(profile)
+    _empty_metrics_dirs(profile)
     ensure_signing_key(profile)
     database.ensure_databases(profile)
     database.migrate(profile)
@@ -124,6 +126,13 @@ def _prepare(profile: Profile) -> None:
     if checked.returncode:
         raise StackError(f"the rendered nginx config is invalid:\n{checked.stderr}")
     render.write_supervisord_conf(profile)
+
+
+def _empty_metrics_dirs(profile: Profile) -> None:
+    """The last run's metric files would be summed into this run's (PROMETHEUS_MULTIPROC_DIR must start empty)."""
+    shutil.rmtree(profile.metrics_dir, ignore_errors=True)
+    for service in {service_of(proc) for proc in profile.processes}:
+        (profile.metrics_dir / service).mkdir(parents=True)
 
 
 def _set_aside_old_logs(profile: Profile) -> None:

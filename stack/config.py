@@ -60,6 +60,11 @@ class Profile:
         return self.state_dir / "log"
 
     @property
+    def metrics_dir(self) -> Path:
+        """prometheus_client's multiprocess files: a directory per service, emptied at every start."""
+        return self.state_dir / "metrics"
+
+    @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
 
@@ -105,12 +110,19 @@ def process_env(profile: Profile, proc: Process, environ: Mapping[str, str] = os
         env["DATABASE_URL"] = f"{PG_SERVER}/{proc.database}"
     if proc.signs_tokens:
         env["JWT_SIGNING_KEY_DIR"] = str(profile.signing_key_dir)
+    # One directory for a service's web workers, outbox publisher and worker: one scrape of its /metrics sums them.
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(profile.metrics_dir / service_of(proc))
     env.update({k: environ[k] for k in OVERRIDABLE if k in environ})
     # The venv's tools (gunicorn, flask) first, and the repo importable without an install.
     env["PYTHONUNBUFFERED"] = "1"  # log lines reach the log files as they happen
     env["PATH"] = os.pathsep.join([str(BIN_DIR), environ.get("PATH", os.defpath)])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environ.get("PYTHONPATH")]))
     return env
+
+
+def service_of(proc: Process) -> str:
+    """The service a process belongs to: the package its command runs (tasks_svc of `python -m tasks_svc.worker`)."""
+    return proc.command.split()[-1].split(".")[0]
 
 
 def _process(raw: dict[str, Any], port_base: int, database_suffix: str) -> Process:

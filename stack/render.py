@@ -1,4 +1,6 @@
 """Render the gateway's nginx.conf (local or compose) and supervisord.conf for one profile."""
+import ipaddress
+import os
 import re
 import shutil
 import sys
@@ -28,6 +30,21 @@ API_DOCS_ROOT = REPO / "gateway" / "api-docs"  # the Swagger UI page and its ini
 COMPOSE_API_DOCS_ROOT = "/usr/share/nginx/taskwire-api-docs"  # where gateway/Dockerfile copies them
 # Where gateway/Dockerfile copies swagger-ui's files out of the pinned swagger-ui-bundle wheel.
 COMPOSE_SWAGGER_UI_ROOT = "/usr/share/nginx/swagger-ui"
+
+
+# Who may read /metrics/<service> through the gateway (METRICS_ALLOWED_ADDRESSES, docs/metrics.md).
+METRICS_ALLOWED_DEFAULT = "127.0.0.1,::1"
+
+
+def metrics_allow(addresses: str) -> str:
+    """nginx's access rules for /metrics/<service>: the addresses or CIDR ranges listed (comma-separated), no one else.
+
+    Each is parsed as an address, so nothing but an address reaches the config."""
+    rules = []
+    for item in filter(None, (part.strip() for part in addresses.split(","))):
+        network = ipaddress.ip_network(item, strict=False)
+        rules.append(f"allow {network.network_address if network.num_addresses == 1 else network};")
+    return " ".join([*rules, "deny all;"])
 
 
 def render_template(text: str, values: dict[str, str]) -> str:
@@ -60,6 +77,7 @@ def nginx_values(profile: Profile) -> dict[str, str]:
         "API_DOCS_ROOT": str(API_DOCS_ROOT),
         "SWAGGER_UI_ROOT": str(swagger_ui_root()),
         "UPSTREAMS": "\n".join(groups),
+        "METRICS_ALLOW": metrics_allow(os.environ.get("METRICS_ALLOWED_ADDRESSES", METRICS_ALLOWED_DEFAULT)),
         **BACKENDS,  # locally each placeholder names its upstream group
     }
 
@@ -76,6 +94,7 @@ def compose_nginx_values(profile: Profile, state_dir: str = COMPOSE_STATE_DIR) -
         "API_DOCS_ROOT": COMPOSE_API_DOCS_ROOT,
         "SWAGGER_UI_ROOT": COMPOSE_SWAGGER_UI_ROOT,
         "UPSTREAMS": f"    resolver {DOCKER_DNS} valid=10s ipv6=off;",
+        "METRICS_ALLOW": metrics_allow(os.environ.get("METRICS_ALLOWED_ADDRESSES", METRICS_ALLOWED_DEFAULT)),
         **{key: f"{name}:{profile.process(name).port}" for key, name in BACKENDS.items()},
     }
 

@@ -22,7 +22,8 @@ from .health import HealthCheck, register_health
 from .jwks import RemoteKeySet, fetch_from_url, read_from_file
 from .logs import configure_logging
 from .messaging import Topology
-from .outbox import outbox_health
+from .metrics import register_metrics
+from .outbox import outbox_health, outbox_lag
 from .proxies import TrustedProxyFix
 from .queue_health import QueueHealth
 from .requestid import register_request_id
@@ -118,6 +119,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
         checks["revocations"] = feed.health
         background.append(feed)
 
+    register_metrics(app, outbox_lag if parts.has_outbox else None)
     register_request_id(app, logger)
     register_body_checks(app, settings.max_body_bytes)
     register_security_headers(app)

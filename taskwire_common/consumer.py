@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from .contracts import Event, MalformedEvent, parse_event
 from .logs import handling_event
 from .messaging import Backoff, Topology, connection_parameters, run_reconnecting
+from .metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_FAILED
 
 log = logging.getLogger(__name__)
 
@@ -99,18 +100,22 @@ class EventConsumer:
             except MalformedEvent as error:
                 log.error("dead-lettering a malformed message on %s (%s): %r", self.queue, error, body[:200])
                 channel.basic_reject(delivery_tag(method), requeue=False)
+                EVENTS_DEAD_LETTERED.labels(self.queue).inc()
         if not messages:
             return
         if self._handle_with_retries(channel, [event for _, event in messages]):
             for method, _ in messages:
                 channel.basic_ack(delivery_tag(method))
+            EVENTS_CONSUMED.labels(self.queue).inc(len(messages))
             return
         for method, event in messages:  # isolate the one that fails
             if self._handle_with_retries(channel, [event]):
                 channel.basic_ack(delivery_tag(method))
+                EVENTS_CONSUMED.labels(self.queue).inc()
             else:
                 log.error("handling %s %s failed; returning it to the queue", event["type"], event["id"])
                 channel.basic_nack(delivery_tag(method), requeue=True)
+                EVENTS_FAILED.labels(self.queue).inc()
 
     def _handle_with_retries(self, channel: BlockingChannel, events: list[Event]) -> bool:
         backoff = Backoff(first=0.5, cap=10.0)

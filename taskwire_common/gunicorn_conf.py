@@ -65,6 +65,15 @@ def post_worker_init(worker: Any) -> None:
         task.start()
 
 
+def child_exit(server: Any, worker: Any) -> None:
+    # prometheus_client's multiprocess mode (taskwire_common/metrics.py): a dead worker's live gauges (open
+    # sockets) must leave the sum; its counters stay, so totals never go back.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client.multiprocess import mark_process_dead
+
+        mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]  # unannotated in prometheus_client 0.26
+
+
 def worker_exit(server: Any, worker: Any) -> None:
     for task in background_tasks(worker):
         task.stop()

@@ -18,6 +18,7 @@ import psycopg2.extensions
 import psycopg2.extras
 
 from .messaging import Backoff, ConfirmingPublisher, Topology, in_feed, run_reconnecting
+from .metrics import EVENTS_PUBLISHED
 from .outbox import NOTIFY_CHANNEL
 from .settings import ServiceSettings
 from .worker import prepare_process, run_until_signalled
@@ -50,9 +51,10 @@ class OutboxPublisher:
 
     def __init__(self, database_url: str, amqp_url: str, topology: Topology, batch_size: int = 200,
                  sweep_seconds: float = 1.0, cleanup_seconds: float = 600.0,
-                 housekeeping: Sequence[tuple[str, str]] = ()):
+                 housekeeping: Sequence[tuple[str, str]] = (), service: str = "unnamed"):
         """`housekeeping`: more (DELETE of expired rows, what they are) for this database, run with the
-        outbox's own cleanup every `cleanup_seconds`."""
+        outbox's own cleanup every `cleanup_seconds`. `service` labels its published-events counter."""
+        self.published = EVENTS_PUBLISHED.labels(service)
         self.database_url = database_url
         self.broker = ConfirmingPublisher(amqp_url, topology)
         self.batch_size = batch_size
@@ -119,6 +121,7 @@ class OutboxPublisher:
         with connection.cursor() as cursor:
             cursor.execute(MARK_PUBLISHED, ([row_id for row_id, _key, _payload in rows],))
         connection.commit()
+        self.published.inc(len(rows))
         log.debug("published %d outbox events", len(rows))
         return len(rows)
 
@@ -166,4 +169,4 @@ def main(settings: ServiceSettings, topology: Topology, housekeeping: Sequence[t
     """Entry point of a service's `python -m <service>.publisher`: runs until SIGTERM or SIGINT."""
     prepare_process(settings)
     run_until_signalled(OutboxPublisher(settings.database_url, settings.amqp_url, topology,
-                                        housekeeping=housekeeping), "outbox publisher")
+                                        housekeeping=housekeeping, service=settings.service), "outbox publisher")

@@ -13,6 +13,7 @@ from taskwire_common.conditional import Preconditions, read_response, resource_r
 from taskwire_common.db import db
 from taskwire_common.idempotency import ANONYMOUS, Answer, requested_key, signed_in_caller
 from taskwire_common.internal import require_internal_key
+from taskwire_common.metrics import LOGIN_FAILURES, LOGINS_THROTTLED
 from taskwire_common.pagination import fetch_page, pagination_headers
 
 from . import services, tickets
@@ -50,6 +51,7 @@ def login_throttle() -> LoginThrottle:
 
 
 def throttled(error: LoginThrottled):
+    LOGINS_THROTTLED.inc()
     abort(429, message="Too many failed logins; try again later.", headers={"Retry-After": str(error.retry_after)})
 
 
@@ -98,6 +100,7 @@ class Login(MethodView):
         except LoginThrottled as error:
             throttled(error)
         except services.InvalidCredentials:
+            LOGIN_FAILURES.inc()
             abort(401, message="Unable to log in with the provided credentials.")
         return token_response(user)
 

@@ -20,6 +20,7 @@ from gevent.event import Event
 
 from taskwire_common import contracts
 from taskwire_common.auth import Principal
+from taskwire_common.metrics import WS_OPEN_SOCKETS, WS_SLOW_SOCKETS_DROPPED
 from taskwire_common.socket_messages import cursor_message, encode_message
 
 from .history import Cursor, Entry, History
@@ -56,6 +57,7 @@ class Connection:
             return
         if len(self.pending) >= self.queue_size:
             log.warning("dropping the socket of user %s: it stopped reading", self.principal.user_id)
+            WS_SLOW_SOCKETS_DROPPED.labels("queue_full").inc()
             return self.close(TRY_AGAIN_LATER, "Too slow: messages were not read")
         self.pending.append(message)
         self.wakeup.set()
@@ -89,8 +91,11 @@ class Hub:
         """Count a socket in (revocations and closes reach it); it is offered entries once it joins."""
         with self._lock:
             self._by_user.setdefault(connection.principal.user_id, set()).add(connection)
+        WS_OPEN_SOCKETS.inc()
 
     def remove(self, connection: Connection) -> None:
+        """Count a socket out (once for each `add`)."""
+        WS_OPEN_SOCKETS.dec()
         with self._lock:
             users = self._by_user.get(connection.principal.user_id, set())
             users.discard(connection)

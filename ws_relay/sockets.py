@@ -16,6 +16,7 @@ from wsproto.utilities import LocalProtocolError
 from taskwire_common.auth import Authenticator, InvalidToken, Principal, token_from_authorization
 from taskwire_common.internal import InternalClient
 from taskwire_common.jwks import KeysUnavailable
+from taskwire_common.metrics import WS_MESSAGES_SENT, WS_REPLAYS, WS_SLOW_SOCKETS_DROPPED
 from taskwire_common.socket_messages import encode_message, hello_message, resync_message
 
 from .config import RelaySettings
@@ -156,6 +157,7 @@ def greet(hub: Hub, connection: Connection, since: str | None, settings: RelaySe
             log.info("user %s resumes from a cursor this feed cannot serve: %s", user, gone)
         else:
             connection.offer(encode_message(hello_message(str(cursor), user)))
+            WS_REPLAYS.labels("stream" if replay.from_stream else "memory").inc()
             return replay
     elif cursor is None and since is not None:
         log.info("user %s resumes from a malformed cursor", user)
@@ -164,6 +166,7 @@ def greet(hub: Hub, connection: Connection, since: str | None, settings: RelaySe
         frames = [encode_message(hello_message(str(tail), user))]
         if since is not None:
             frames.append(encode_message(resync_message(str(tail))))
+            WS_REPLAYS.labels("resync_required").inc()
         return frames
 
     hub.join_at_tail(connection, greeting)
@@ -209,6 +212,7 @@ class SocketLoop:
             # A few at a time, in one write: at most queue_size messages wait besides those being sent.
             while self.open and (batch := connection.take_pending(SEND_BATCH)):
                 self.guarded(lambda: self.reader.send_texts(batch))
+                WS_MESSAGES_SENT.inc(len(batch))
                 sent = True
             if self.replay is not None and self.open:
                 self.catch_up()
@@ -225,6 +229,7 @@ class SocketLoop:
             log.info("user %s: resuming stopped, %s", connection.principal.user_id, gone)
             hub = self.replay.hub
             self.end_replay()
+            WS_REPLAYS.labels("resync_required").inc()
             if hub.join_at_tail(connection, lambda tail: [encode_message(resync_message(str(tail)))]) is None:
                 connection.close(TRY_AGAIN_LATER, "The event feed is starting; try again shortly")
             return
@@ -277,6 +282,7 @@ class SocketLoop:
                 return
             done = True
         if not done:
+            WS_SLOW_SOCKETS_DROPPED.labels("send_timeout").inc()
             self.connection.close(TRY_AGAIN_LATER, "Too slow: a message could not be sent in time")
 
 

@@ -1,0 +1,80 @@
+"""Metrics through the gateway: a known workload moves the counters it should, by what it should."""
+import http.client
+import json
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import wait_for
+
+CREATES = 10
+
+
+def scrape(gateway: str, service: str) -> dict[tuple[str, tuple], float]:
+    response = requests.get(f"{gateway}/metrics/{service}", timeout=5)
+    assert response.status_code == 200, response.text
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.text) for sample in family.samples}
+
+
+def total(samples: dict, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include `labels`."""
+    return sum(value for (sample, sample_labels), value in samples.items()
+               if sample == name and set(labels.items()) <= set(sample_labels))
+
+
+def created_requests(gateway: str) -> float:
+    return total(scrape(gateway, "tasks"), "taskwire_http_request_duration_seconds_count",
+                 route="/api/tasks/", method="POST", status="201")
+
+
+def test_task_creates_move_published_consumed_and_request_counters(gateway, admin_session):
+    published = total(scrape(gateway, "tasks"), "taskwire_outbox_events_published_total", service="tasks_svc")
+    consumed = total(scrape(gateway, "notifications"), "taskwire_events_consumed_total")
+    requests_before = created_requests(gateway)
+
+    for number in range(CREATES):
+        response = admin_session.post(f"{gateway}/api/tasks/", json={"title": f"metrics {number}"}, timeout=10)
+        assert response.status_code == 201, response.text
+
+    assert created_requests(gateway) == requests_before + CREATES
+    wait_for(lambda: total(scrape(gateway, "tasks"), "taskwire_outbox_events_published_total",
+                           service="tasks_svc") >= published + CREATES,
+             timeout=15, interval=0.2, message="tasks_svc's outbox publisher counting the 10 events")
+    wait_for(lambda: total(scrape(gateway, "notifications"), "taskwire_events_consumed_total")
+             >= consumed + CREATES, timeout=15, interval=0.2, message="notify_svc's worker counting the 10 events")
+
+
+def test_the_outbox_gauges_are_read_when_scraped(gateway):
+    samples = scrape(gateway, "tasks")
+    assert ("taskwire_outbox_pending_events", ()) in samples
+    assert samples[("taskwire_outbox_oldest_pending_age_seconds", ())] >= 0
+
+
+def test_every_service_answers_the_exposition_format_through_the_gateway(gateway):
+    for service in ("users", "tasks", "notifications", "ws"):
+        response = requests.get(f"{gateway}/metrics/{service}", timeout=5)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/plain")
+        assert "# TYPE taskwire_http_request_duration_seconds histogram" in response.text
+
+
+def test_an_unknown_metrics_path_is_a_json_404(gateway):
+    response = requests.get(f"{gateway}/metrics/x", timeout=5)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert response.json()["status"] == 404
+
+
+def test_an_address_not_allowed_gets_a_json_403(gateway):
+    host, port = gateway.removeprefix("http://").split(":")
+    # Linux routes all of 127.0.0.0/8 to lo: 127.0.0.9 is a client that METRICS_ALLOWED_ADDRESSES does not list.
+    connection = http.client.HTTPConnection(host, int(port), timeout=5, source_address=("127.0.0.9", 0))
+    try:
+        connection.request("GET", "/metrics/tasks")
+        response = connection.getresponse()
+        assert response.status == 403
+        assert response.getheader("Content-Type").startswith("application/problem+json")
+        assert json.loads(response.read())["status"] == 403
+    finally:
+        connection.close()
