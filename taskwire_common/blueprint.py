@@ -31,7 +31,7 @@ IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "sc
                  "description": "For GET: 304 when the resource is still at this version. For a write: "
                                 "412 when it is (`*`: when it exists)"}
 # Either header form: `Authorization: Bearer <jwt>`, or `Authorization: Token <jwt>` as the Django system's clients send.
-SECURITY = [{"bearerAuth": []}, {"tokenAuth": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"tokenAuth": []}]
 SECURITY_SCHEMES = {
     "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
     "tokenAuth": {"type": "apiKey", "in": "header", "name": "Authorization",
@@ -73,7 +73,8 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
         responses: dict[int, Any] = {401: "UNAUTHORIZED", 503: "SERVICE_UNAVAILABLE"}
         if guard is admin_required:
             responses[403] = "FORBIDDEN"
-        return self._documented(self.doc(security=SECURITY)(view), [], responses)
+        secured: F = self.doc(security=SECURITY)(view)
+        return self._documented(secured, [], responses)
 
     def _documented(self, view: F, parameters: list[dict[str, Any]], responses: dict[int, Any]) -> F:
         view = self.doc(parameters=parameters)(view)
