@@ -30,7 +30,7 @@ IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"t
 IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
                  "description": "For GET: 304 when the resource is still at this version. For a write: "
                                 "412 when it is (`*`: when it exists)"}
-# Either header form: `Authorization: Bearer <jwt>`, or `Authorization: Token <jwt>` as the Django system's clients send.
+# Either header form: `Authorization: Bearer <jwt>`, or `Authorization: Token <jwt>` as the Django clients send.
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"tokenAuth": []}]
 SECURITY_SCHEMES = {
     "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},

@@ -46,7 +46,7 @@ def test_both_token_header_forms_are_declared(documents):
 def test_signed_in_operations_declare_security_and_their_refusals_public_ones_none(documents):
     seen = set()
     for document in documents.values():
-        for path, method, operation in operations(document):
+        for _path, _method, operation in operations(document):
             name = operation["operationId"]
             seen.add(name)
             if name in PUBLIC:
