@@ -21,6 +21,7 @@ from pika.spec import Basic
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .contracts import Event, MalformedEvent, parse_event
+from .heartbeat import Heartbeat
 from .logs import handling_event
 from .messaging import Backoff, Topology, connection_parameters, run_reconnecting
 from .metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_FAILED
@@ -64,6 +65,7 @@ class EventConsumer:
         self.prefetch = prefetch
         self.on_connected = on_connected  # e.g. load a snapshot once the queue is bound
         self.stop = threading.Event()
+        self.heartbeat = Heartbeat.from_environment()  # touched while consuming
 
     def run(self) -> None:
         # OSError covers requests' errors from a snapshot loaded in on_connected.
@@ -84,6 +86,7 @@ class EventConsumer:
             backoff.reset()
             log.info("consuming %s", self.queue)
             while not self.stop.is_set():
+                self.heartbeat.beat()
                 connection.process_data_events(time_limit=0 if arrived else 1)
                 if arrived:
                     batch, arrived[:] = list(arrived), []

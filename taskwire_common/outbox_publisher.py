@@ -17,6 +17,7 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
+from .heartbeat import Heartbeat
 from .messaging import Backoff, ConfirmingPublisher, Topology, in_feed, run_reconnecting
 from .metrics import EVENTS_PUBLISHED
 from .outbox import NOTIFY_CHANNEL
@@ -63,6 +64,7 @@ class OutboxPublisher:
         self.cleanups = [(DELETE_OLD, f"published outbox events older than {RETENTION}"),
                          *housekeeping]
         self.stop = threading.Event()
+        self.heartbeat = Heartbeat.from_environment()  # touched while publishing or standing by
 
     def run(self) -> None:
         """Serve until stopped, reconnecting to PostgreSQL and RabbitMQ with back-off."""
@@ -83,6 +85,7 @@ class OutboxPublisher:
             log.info("outbox publisher active; listening on %s", NOTIFY_CHANNEL)
             last_cleanup = 0.0
             while not self.stop.is_set():
+                self.heartbeat.beat()
                 published = self.publish_pending_events(connection)
                 if time.monotonic() - last_cleanup > self.cleanup_seconds:
                     self._clean_up(connection)
@@ -105,6 +108,7 @@ class OutboxPublisher:
                     connection.autocommit = False
                     return True
                 log.debug("another outbox publisher is active; standing by")
+                self.heartbeat.beat()
                 self.stop.wait(self.sweep_seconds)
         return False
 
