@@ -106,7 +106,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
     if parts.has_outbox:
         checks["outbox"] = outbox_health
     if parts.worker_queue:
-        checks["worker"] = QueueHealth(settings.amqp_url, parts.worker_queue, settings.consumer_backlog_limit)
+        worker = checks["worker"] = QueueHealth(settings.amqp_url, parts.worker_queue, settings.consumer_backlog_limit)
     checks.update(parts.checks)
     background: list[BackgroundTask] = list(parts.background)
     is_revoked = parts.is_revoked
@@ -119,7 +119,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
         checks["revocations"] = feed.health
         background.append(feed)
 
-    register_metrics(app, outbox_lag if parts.has_outbox else None)
+    register_metrics(app, outbox_lag if parts.has_outbox else None, worker if parts.worker_queue else None)
     register_request_id(app, logger)
     register_body_checks(app, settings.max_body_bytes)
     register_security_headers(app)

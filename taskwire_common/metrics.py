@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 if TYPE_CHECKING:
     from .outbox import OutboxLag
+    from .queue_health import QueueHealth
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,28 @@ class OutboxCollector(Collector):
                                 value=lag["oldest_pending_age_seconds"])
 
 
+class QueueCollector(Collector):
+    """Consumer lag: the messages waiting in the service's work queue and its consumers, as RabbitMQ counts them
+    (the /healthz worker check's answer, asked at most every 2 s)."""
+
+    def __init__(self, health: QueueHealth):
+        self.health = health
+
+    def collect(self) -> Iterator[Metric]:
+        self.health()
+        if self.health.counts is None:  # the broker could not be asked: left out, as the outbox's are
+            return
+        consumers, waiting = self.health.counts
+        for name, text, value in (
+                ("taskwire_queue_messages_waiting", "Messages waiting in the service's work queue (consumer lag).",
+                 waiting),
+                ("taskwire_queue_consumers", "Consumers of the service's work queue (0: its worker is down).",
+                 consumers)):
+            family = GaugeMetricFamily(name, text, labels=["queue"])
+            family.add_metric([self.health.queue], value)
+            yield family
+
+
 class ThisProcess(Collector):
     """The metrics of this process alone, when there is no multiprocess directory."""
 
@@ -87,9 +110,13 @@ def scrape_registry(extra: list[Collector]) -> CollectorRegistry:
     return registry
 
 
-def register_metrics(app: Flask, outbox_lag: Callable[[], OutboxLag] | None = None) -> None:
-    """Time every request by route template, and serve GET /metrics (with the outbox's lag, given a reader)."""
+def register_metrics(app: Flask, outbox_lag: Callable[[], OutboxLag] | None = None,
+                     worker_queue: QueueHealth | None = None) -> None:
+    """Time every request by route template, and serve GET /metrics (with the outbox's lag, given a reader, and
+    the lag of the worker's queue, given its health check)."""
     extra: list[Collector] = [OutboxCollector(outbox_lag)] if outbox_lag else []
+    if worker_queue is not None:
+        extra.append(QueueCollector(worker_queue))
 
     @app.before_request
     def start_timer() -> None:

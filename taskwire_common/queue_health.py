@@ -27,6 +27,7 @@ class QueueHealth:
         self._lock = threading.Lock()
         self._answer: tuple[bool, object] = (False, "not checked yet")
         self._asked_at = float("-inf")
+        self.counts: tuple[int, int] | None = None  # (consumers, messages waiting) at the last answer, if any
 
     def __call__(self) -> tuple[bool, object]:
         with self._lock:
@@ -43,7 +44,9 @@ class QueueHealth:
                 if connection.is_open:
                     connection.close()
         except (pika.exceptions.AMQPError, OSError) as error:
+            self.counts = None
             return False, f"RabbitMQ cannot tell how {self.queue} is consumed: {type(error).__name__}"
+        self.counts = (method.consumer_count, method.message_count)
         return judge(self.queue, method.consumer_count, method.message_count, self.max_backlog)
 
 

@@ -51,6 +51,30 @@ def test_the_outbox_gauges_are_read_when_scraped(gateway):
     assert samples[("taskwire_outbox_oldest_pending_age_seconds", ())] >= 0
 
 
+def test_consumer_lag_counts_what_waits_while_the_worker_is_stopped(gateway, admin_session):
+    """With notify_worker stopped, each task event waits in notify_svc.tasks: the gauge shows it, and the
+    consumers gauge shows nobody; back to 0 waiting once the worker drains them."""
+    from tests.e2e.support import supervisorctl, wait_until_healthy
+
+    def lag():
+        samples = scrape(gateway, "notifications")
+        return (samples.get(("taskwire_queue_consumers", (("queue", "notify_svc.tasks"),))),
+                samples.get(("taskwire_queue_messages_waiting", (("queue", "notify_svc.tasks"),))))
+
+    supervisorctl("stop", "taskwire:notify_worker")
+    try:
+        wait_for(lambda: lag()[0] == 0, timeout=10, interval=0.2, message="no consumer counted")
+        waiting = lag()[1]
+        for number in range(3):
+            assert admin_session.post(f"{gateway}/api/tasks/", json={"title": f"lag {number}"},
+                                      timeout=10).status_code == 201
+        wait_for(lambda: lag()[1] >= waiting + 3, timeout=15, interval=0.2, message="the 3 events waiting")
+    finally:
+        supervisorctl("start", "taskwire:notify_worker")
+    wait_for(lambda: lag() == (1, 0), timeout=20, interval=0.2, message="the worker back and the queue drained")
+    wait_until_healthy()
+
+
 def test_every_service_answers_the_exposition_format_through_the_gateway(gateway):
     for service in ("users", "tasks", "notifications", "ws"):
         response = requests.get(f"{gateway}/metrics/{service}", timeout=5)
