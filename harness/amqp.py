@@ -61,6 +61,33 @@ class Tap:
             channel.queue_delete(self.name)
 
 
+class EnvelopeTap:
+    """A queue bound to every routing key (`#`): `events` holds each event it has read as it came off
+    the wire, envelope checked, whatever its type (for holding events to a contract, not for reading them)."""
+
+    def __init__(self, url: str):
+        self.url, self.name = url, f"harness.envelope-tap.{uuid.uuid4().hex[:8]}"
+        self.events: list[contracts.Event] = []
+        with amqp_channel(self.url) as channel:
+            topology.declare(channel)
+            channel.queue_declare(self.name, durable=True, arguments={"x-queue-type": "quorum"})
+            channel.queue_bind(self.name, topology.EXCHANGE, "#")
+
+    def drain(self) -> list[contracts.Event]:
+        """Everything read so far, after taking what is waiting in the queue."""
+        with amqp_channel(self.url) as channel:
+            while True:
+                _method, _properties, body = channel.basic_get(self.name, auto_ack=True)
+                if body is None:
+                    break
+                self.events.append(contracts.parse_event(body))
+        return self.events
+
+    def delete(self) -> None:
+        with amqp_channel(self.url) as channel:
+            channel.queue_delete(self.name)
+
+
 def publish(url: str, events: Iterable[contracts.Event]) -> None:
     """Persistent events straight onto the exchange, each routed by its type; returns once the broker has them."""
     publisher = ConfirmingPublisher(url, topology)

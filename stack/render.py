@@ -75,6 +75,7 @@ def nginx_values(profile: Profile) -> dict[str, str]:
         "GATEWAY_SOURCE_ADDRESS": profile.gateway_source_address,
         "WEB_ROOT": str(WEB_ROOT),
         "API_DOCS_ROOT": str(API_DOCS_ROOT),
+        "DOCS_ROOT": str(REPO / "docs"),  # docs/asyncapi.json, at /api/asyncapi.json
         "SWAGGER_UI_ROOT": str(swagger_ui_root()),
         "UPSTREAMS": "\n".join(groups),
         "METRICS_ALLOW": metrics_allow(os.environ.get("METRICS_ALLOWED_ADDRESSES", METRICS_ALLOWED_DEFAULT)),
@@ -92,6 +93,7 @@ def compose_nginx_values(profile: Profile, state_dir: str = COMPOSE_STATE_DIR) -
         "GATEWAY_SOURCE_ADDRESS": "off",
         "WEB_ROOT": COMPOSE_WEB_ROOT,
         "API_DOCS_ROOT": COMPOSE_API_DOCS_ROOT,
+        "DOCS_ROOT": "/usr/share/nginx/taskwire-docs",  # where gateway/Dockerfile copies docs/asyncapi.json
         "SWAGGER_UI_ROOT": COMPOSE_SWAGGER_UI_ROOT,
         "UPSTREAMS": f"    resolver {DOCKER_DNS} valid=10s ipv6=off;",
         "METRICS_ALLOW": metrics_allow(os.environ.get("METRICS_ALLOWED_ADDRESSES", METRICS_ALLOWED_DEFAULT)),

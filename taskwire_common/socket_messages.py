@@ -10,6 +10,7 @@ import json
 from typing import Any, Literal, TypedDict
 
 from .contracts import TASK_ACTIONS, NotificationEvent, TaskEvent
+from .event_schemas import UUID_PATTERN, Schema, ref, strict
 
 # Every message from an event carries `cursor`: where it stands in the feed, which a client sends
 # back (`?since=`) to resume after it. Clients treat a cursor as opaque text.
@@ -82,3 +83,46 @@ def cursor_message(cursor: str) -> CursorMessage:
 def encode_message(message: ClientMessage) -> str:
     """The compact JSON text frame a client receives."""
     return json.dumps(message, separators=(",", ":"))
+
+
+# -- the same messages as JSON Schemas, for the AsyncAPI document (broker/asyncapi.py) --------
+
+CURSOR: Schema = {"type": "string", "minLength": 1, "maxLength": 64,
+                  "description": "opaque: where this message stands in the feed; send the last one back as ?since="}
+FROM_EVENT: dict[str, Schema] = {
+    "event_id": {"type": "string", "pattern": UUID_PATTERN, "description": "the event's CloudEvents id"},
+    "occurred_at": {"type": "string", "format": "date-time", "description": "the event's time"},
+    "cursor": CURSOR}
+
+MESSAGE_SCHEMAS: dict[str, Schema] = {
+    "hello": strict({"type": {"const": "hello"}, "cursor": CURSOR,
+                     "user": {"type": "integer", "minimum": 1, "description": "whom the socket serves"}},
+                    description="The first message on every socket: the cursor this socket's messages follow"),
+    "task_update": strict({"type": {"const": "task_update"}, "action": {"enum": sorted(TASK_ACTIONS.values())},
+                           "task": ref("Task"), **FROM_EVENT},
+                          description="A task event: the task after the change (before it, for a delete)"),
+    "notification": strict({"type": {"const": "notification"}, "notification": ref("Notification"), **FROM_EVENT},
+                           description="A notification of the socket's user"),
+    "resync_required": strict({"type": {"const": "resync_required"}, "cursor": CURSOR},
+                              description="The ?since= cursor cannot be served: "
+                                          "re-fetch over HTTP, then follow cursor"),
+    "cursor": strict({"type": {"const": "cursor"}, "cursor": CURSOR},
+                     description="A quiet socket's cursor moves on to the feed's tail"),
+}
+# Which messages each path sends: /ws/notifications/ carries no task events.
+PATH_MESSAGES = {"/ws/tasks/": tuple(MESSAGE_SCHEMAS),
+                 "/ws/notifications/": ("hello", "notification", "resync_required", "cursor")}
+# What a client sends is read and dropped, up to this size; a larger message closes the socket (1009).
+MAX_CLIENT_MESSAGE_BYTES = 64 * 1024
+
+# The close codes a client may see (named for the relay in ws_relay/hub.py; a unit test keeps them equal).
+CLOSE_CODES = {
+    4401: "no, bad, expired or revoked credential: at the handshake, when the token expires, or at once "
+          "when it is revoked; get a new token before reconnecting",
+    4403: "a browser Origin not in WS_ALLOWED_ORIGINS",
+    1008: "no answer (pong) to the previous ping",
+    1009: "the client sent a message larger than 64 KiB",
+    1012: "the relay's history was reset (the feed stream was made again): resume, and expect resync_required",
+    1013: "try again later: the client stopped reading (its queue filled or a write timed out), the relay "
+          "has not finished reading the feed's history, or the feed could not be read while resuming",
+}

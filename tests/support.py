@@ -9,7 +9,7 @@ import pytest
 from harness.api import bearer
 from harness.wait import poll
 
-__all__ = ["at_once", "bearer", "make_token", "it_jwks_file", "it_key_dir", "wait_for"]
+__all__ = ["asyncapi_payload_errors", "at_once", "bearer", "make_token", "it_jwks_file", "it_key_dir", "wait_for"]
 
 TEST_KEY_DIR = Path(__file__).resolve().parent.parent / "var" / "it" / "signing-keys"
 
@@ -20,6 +20,19 @@ def wait_for(condition, timeout: float = 5.0, interval: float = 0.02, message: s
     if not value:
         pytest.fail(f"timed out after {timeout} s waiting for {message}")
     return value
+
+
+def asyncapi_payload_errors(document: dict, message: str, instance: object) -> list[str]:
+    """Where `instance` breaks the payload schema of `components.messages[message]` of an AsyncAPI document.
+
+    Its payloads refer to `#/components/schemas/...`, so they are checked with the document's
+    components at the root; the schemas keep to what draft-07 and 2020-12 read alike."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator({"components": document["components"],
+                                      "$ref": f"#/components/messages/{message}/payload"})
+    return [f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
+            for error in validator.iter_errors(instance)]
 
 
 def at_once(count: int, request):

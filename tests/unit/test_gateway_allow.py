@@ -55,3 +55,8 @@ def test_unknown_api_paths_name_no_methods_and_console_files_get_and_head():
     assert nginx_allow("/api/tasks/abc/") == ""
     assert nginx_allow("/api/tasks/42/extra/") == ""
     assert nginx_allow("/index.html") == "GET, HEAD"
+
+
+def test_the_asyncapi_document_takes_get_and_head():
+    assert nginx_allow("/api/asyncapi.json") == "GET, HEAD"
+    assert nginx_allow("/api/v1/asyncapi.json") == "GET, HEAD"
