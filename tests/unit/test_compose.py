@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 SCHEMA = Path(__file__).with_name("compose-spec.json")
 LOCAL_ONLY_ENV = {"PATH", "PYTHONPATH", "PYTHONUNBUFFERED"}
 HEALTHY = {"condition": "service_healthy"}
-PUBLISHED = {"gateway": ["8000:8000"], "rabbitmq": ["127.0.0.1:15672:15672"]}
+PUBLISHED = {"gateway": ["8000:8000"], "rabbitmq": ["127.0.0.1:15672:15672"],
+             "prometheus": ["127.0.0.1:9090:9090"], "grafana": ["127.0.0.1:3000:3000"]}  # the last two: monitoring
 VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 
 
