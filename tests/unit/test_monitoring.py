@@ -36,5 +36,6 @@ def test_the_scrape_configs_cover_the_four_services():
     assert sorted(job["metrics_path"] for job in local["scrape_configs"]) == [
         "/metrics/notifications", "/metrics/tasks", "/metrics/users", "/metrics/ws"]
     compose = yaml.safe_load((REPO / "deploy" / "prometheus-compose.yml").read_text())
-    assert sorted((sd["names"][0], sd["port"]) for job in compose["scrape_configs"] for sd in job["dns_sd_configs"]) == [
+    found = [(sd["names"][0], sd["port"]) for job in compose["scrape_configs"] for sd in job["dns_sd_configs"]]
+    assert sorted(found) == [
         ("notify_svc", 8003), ("tasks_svc", 8002), ("users_svc", 8001), ("ws_relay", 8004)]
