@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, TypedDict
 
 import orjson
+from flask import current_app
 from sqlalchemy import (
     CTE,
     BigInteger,
@@ -220,6 +221,11 @@ def outbox_lag() -> OutboxLag:
     return {"pending": pending, "oldest_pending_age_seconds": round(age, 3)}
 
 
-def outbox_health() -> tuple[bool, OutboxLag]:
-    """The outbox publisher's lag for /healthz; never unhealthy by itself, since the API works while events wait."""
-    return True, outbox_lag()
+def outbox_health() -> tuple[bool, object]:
+    """The outbox publisher's lag for /healthz: unhealthy once the oldest waiting event is older than
+    OUTBOX_LAG_LIMIT_SECONDS (the publisher is down, or the broker refuses it), whatever the API still does."""
+    lag = outbox_lag()
+    limit = current_app.config["TASKWIRE_SETTINGS"].outbox_lag_limit_seconds
+    if lag["oldest_pending_age_seconds"] > limit:
+        return False, {**lag, "problem": f"events wait longer than {limit} s: the outbox publisher is down or stuck"}
+    return True, lag

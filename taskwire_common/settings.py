@@ -72,6 +72,7 @@ class ServiceSettings:
     max_body_bytes: int
     db_pool_size: int
     consumer_backlog_limit: int  # messages waiting for a service's worker before /healthz calls it lagging
+    outbox_lag_limit_seconds: int  # age of the oldest unpublished outbox event before /healthz says 503
     # Peers whose X-Forwarded-For names the client (taskwire_common/proxies.py): the gateway's address.
     trusted_proxies: tuple[str, ...]
 
@@ -116,6 +117,7 @@ def read_service_settings(service: str, default_database: str | None, settings_c
         max_body_bytes=env_int("MAX_BODY_BYTES", 1024 * 1024),
         db_pool_size=env_int("DB_POOL_SIZE", 16),
         consumer_backlog_limit=env_int("CONSUMER_BACKLOG_LIMIT", 5000),
+        outbox_lag_limit_seconds=env_int("OUTBOX_LAG_LIMIT_SECONDS", 60),
         # The local stack's gateway connects from this loopback address (stack/processes.toml).
         trusted_proxies=tuple(e.strip() for e in env_str("TRUSTED_PROXIES", "127.0.0.8").split(",") if e.strip()),
         **own_fields,
