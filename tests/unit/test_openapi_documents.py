@@ -62,3 +62,12 @@ def test_signed_in_operations_declare_security_and_their_refusals_public_ones_no
 def test_login_documents_its_refusals(documents):
     login = documents["users_svc"]["paths"]["/api/auth/login/"]["post"]
     assert {"200", "400", "401", "429"} <= set(login["responses"])
+
+
+def test_the_documents_are_valid_openapi(documents):
+    from openapi_spec_validator import validate
+
+    for document in documents.values():
+        validate(document)  # raises OpenAPIValidationError, naming the first problem
+    with pytest.raises(Exception, match="paths"):
+        validate({"openapi": "3.0.3", "info": {"title": "x", "version": "1"}, "paths": {"/x": {"get": {}}}})
