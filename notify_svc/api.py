@@ -5,7 +5,7 @@ from flask.views import MethodView
 from webargs.flaskparser import abort  # what flask_smorest re-exports as abort, there without its types (NoReturn)
 
 from taskwire_common.auth import current_principal, login_required
-from taskwire_common.blueprint import Blueprint
+from taskwire_common.blueprint import PAGE_HEADERS, Blueprint
 from taskwire_common.pagination import fetch_page, pagination_headers
 
 from . import services
@@ -35,7 +35,7 @@ class Notifications(MethodView):
     decorators = [login_required]
 
     @blp.arguments(NotificationListArgsSchema, location="query")
-    @blp.response(200, NotificationSchema(many=True))
+    @blp.response(200, NotificationSchema(many=True), headers=PAGE_HEADERS)
     def get(self, args):
         """The caller's notifications, newest first, optionally only read or unread ones."""
         page, page_size = args.pop("page"), args.pop("page_size")

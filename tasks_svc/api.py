@@ -9,7 +9,7 @@ from flask.views import MethodView
 from webargs.flaskparser import abort  # what flask_smorest re-exports as abort, there without its types (NoReturn)
 
 from taskwire_common.auth import current_principal, login_required
-from taskwire_common.blueprint import ETAG, LOCATION, REPLAYED, Blueprint
+from taskwire_common.blueprint import ETAG, LOCATION, PAGE_HEADERS, REPLAYED, Blueprint
 from taskwire_common.conditional import Preconditions, read_response, resource_response
 from taskwire_common.idempotency import requested_key, signed_in_caller
 from taskwire_common.pagination import fetch_rows_page, pagination_headers
@@ -36,7 +36,7 @@ class Tasks(MethodView):
     decorators = [login_required]
 
     @blp.arguments(TaskListArgsSchema(), location="query")
-    @blp.response(200, TaskSchema(many=True))
+    @blp.response(200, TaskSchema(many=True), headers=PAGE_HEADERS)
     def get(self, args):
         """Tasks the caller may see, filtered, ordered and paginated."""
         page, page_size = args.pop("page"), args.pop("page_size")
@@ -49,6 +49,7 @@ class Tasks(MethodView):
 
     @blp.arguments(TaskWriteSchema())
     @blp.response(201, TaskSchema, headers={"Location": LOCATION, "ETag": ETAG, "Idempotent-Replayed": REPLAYED})
+    @blp.alt_response(403, response="FORBIDDEN")  # a user assigning the task to someone else
     @blp.idempotent_create
     def post(self, fields):
         """Create a task; a user's task is assigned to them. An Idempotency-Key makes a retry safe."""

@@ -22,6 +22,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 ETAG = {"description": "The resource's version as a strong entity tag (`\"3\"`)", "schema": {"type": "string"}}
 LOCATION = {"description": "The created resource's path", "schema": {"type": "string"}}
+# The headers of every paginated list (taskwire_common/pagination.py).
+PAGE_HEADERS = {
+    "X-Total-Count": {"description": "How many items match the filters, over all pages",
+                      "schema": {"type": "integer"}},
+    "Link": {"description": "The neighbouring pages (RFC 8288): rel first, prev, next, last",
+             "schema": {"type": "string"}},
+}
+BODY_METHODS = {"POST", "PUT", "PATCH"}
 REPLAYED = {"description": "`true` when this is the stored answer to an earlier request with the same "
                            f"{KEY_HEADER}", "schema": {"type": "string", "enum": ["true"]}}
 IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
@@ -63,14 +71,17 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
                 login_required if login_required in decorators else None)
             for method in sorted(obj.methods or ()):
                 function = getattr(obj, method.lower())
-                function._apidoc = self._operation_doc(function, f"{method.lower()}{obj.__name__}", guard)._apidoc
+                function._apidoc = self._operation_doc(function, method, obj.__name__, guard)._apidoc
         super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
 
-    def _operation_doc(self, view: F, operation_id: str, guard: Callable[..., Any] | None) -> F:
-        view = self.doc(operationId=operation_id)(view)
+    def _operation_doc(self, view: F, method: str, view_class: str, guard: Callable[..., Any] | None) -> F:
+        view = self.doc(operationId=f"{method.lower()}{view_class}")(view)
+        responses: dict[int, Any] = {}
+        if method in BODY_METHODS:  # register_body_checks in app_factory.py answers these before the view
+            responses.update({413: "REQUEST_ENTITY_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"})
         if guard is None:
-            return view
-        responses: dict[int, Any] = {401: "UNAUTHORIZED", 503: "SERVICE_UNAVAILABLE"}
+            return self._documented(view, [], responses)
+        responses.update({401: "UNAUTHORIZED", 503: "SERVICE_UNAVAILABLE"})
         if guard is admin_required:
             responses[403] = "FORBIDDEN"
         secured: F = self.doc(security=SECURITY)(view)

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from webargs.flaskparser import abort  # what flask_smorest re-exports as abort, there without its types (NoReturn)
 
 from taskwire_common.auth import admin_required, current_principal, login_required
-from taskwire_common.blueprint import ETAG, LOCATION, REPLAYED, Blueprint
+from taskwire_common.blueprint import ETAG, LOCATION, PAGE_HEADERS, REPLAYED, Blueprint
 from taskwire_common.clock import app_clock
 from taskwire_common.conditional import Preconditions, read_response, resource_response
 from taskwire_common.db import db
@@ -168,7 +168,7 @@ class Users(MethodView):
     decorators = [admin_required]
 
     @blp.arguments(UserListArgsSchema, location="query")
-    @blp.response(200, UserSchema(many=True))
+    @blp.response(200, UserSchema(many=True), headers=PAGE_HEADERS)
     def get(self, args):
         """Users, filtered by role, is_active and q; paginated."""
         page, page_size = args.pop("page"), args.pop("page_size")

@@ -71,3 +71,14 @@ def test_the_documents_are_valid_openapi(documents):
         validate(document)  # raises OpenAPIValidationError, naming the first problem
     with pytest.raises(Exception, match="paths"):
         validate({"openapi": "3.0.3", "info": {"title": "x", "version": "1"}, "paths": {"/x": {"get": {}}}})
+
+
+def test_lists_declare_their_page_headers_and_bodies_their_refusals(documents):
+    for path in ("/api/auth/users/", "/api/tasks/", "/api/notifications/"):
+        document = next(d for d in documents.values() if path in d["paths"])
+        assert {"X-Total-Count", "Link"} <= set(document["paths"][path]["get"]["responses"]["200"]["headers"])
+    for document in documents.values():
+        for _path, method, operation in operations(document):
+            if method in ("post", "put", "patch"):
+                assert {"413", "415"} <= set(operation["responses"]), operation["operationId"]
+    assert "403" in documents["tasks_svc"]["paths"]["/api/tasks/"]["post"]["responses"]
