@@ -4,7 +4,8 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import pika
 import pika.exceptions
@@ -32,18 +33,26 @@ def amqp_channel(url: str) -> Iterator[BlockingChannel]:
 
 
 class Tap:
-    """A queue bound to every task event that survives the broker's restarts: a quorum queue, as the
-    system's own consumers use. `events` holds what it has read, in the broker's order."""
+    """A queue bound to the events of `binding` that survives the broker's restarts: a quorum queue, as the
+    system's own consumers use. `events` holds what it has read, each passed through `read`, in the broker's
+    order: by default the task events, read as such; `envelopes(url)` taps every event, as it came."""
 
-    def __init__(self, url: str):
-        self.url, self.name = url, f"harness.tap.{uuid.uuid4().hex[:8]}"
-        self.events: list[contracts.TaskEvent] = []
+    def __init__(self, url: str, binding: str = "task.*",
+                 read: Callable[[contracts.Event], Any] = contracts.read_task_event):
+        self.url, self.name, self.read = url, f"harness.tap.{uuid.uuid4().hex[:8]}", read
+        self.events: list[Any] = []
         with amqp_channel(self.url) as channel:
             topology.declare(channel)
             channel.queue_declare(self.name, durable=True, arguments={"x-queue-type": "quorum"})
-            channel.queue_bind(self.name, topology.EXCHANGE, "task.*")
+            channel.queue_bind(self.name, topology.EXCHANGE, binding)
 
-    def drain(self) -> list[contracts.TaskEvent]:
+    @classmethod
+    def envelopes(cls, url: str) -> Tap:
+        """A tap of every routing key (`#`) keeping each event as it came off the wire (for holding events to a
+        contract, not for reading them)."""
+        return cls(url, "#", read=lambda event: event)
+
+    def drain(self) -> list[Any]:
         """Everything read so far, after taking what is waiting in the queue."""
         try:
             with amqp_channel(self.url) as channel:
@@ -51,36 +60,9 @@ class Tap:
                     _method, _properties, body = channel.basic_get(self.name, auto_ack=True)
                     if body is None:  # (None, None, None): the queue is empty
                         break
-                    self.events.append(contracts.read_task_event(contracts.parse_event(body)))
+                    self.events.append(self.read(contracts.parse_event(body)))
         except pika.exceptions.AMQPError:
             pass  # the broker is restarting; what was not taken stays in the queue
-        return self.events
-
-    def delete(self) -> None:
-        with amqp_channel(self.url) as channel:
-            channel.queue_delete(self.name)
-
-
-class EnvelopeTap:
-    """A queue bound to every routing key (`#`): `events` holds each event it has read as it came off
-    the wire, envelope checked, whatever its type (for holding events to a contract, not for reading them)."""
-
-    def __init__(self, url: str):
-        self.url, self.name = url, f"harness.envelope-tap.{uuid.uuid4().hex[:8]}"
-        self.events: list[contracts.Event] = []
-        with amqp_channel(self.url) as channel:
-            topology.declare(channel)
-            channel.queue_declare(self.name, durable=True, arguments={"x-queue-type": "quorum"})
-            channel.queue_bind(self.name, topology.EXCHANGE, "#")
-
-    def drain(self) -> list[contracts.Event]:
-        """Everything read so far, after taking what is waiting in the queue."""
-        with amqp_channel(self.url) as channel:
-            while True:
-                _method, _properties, body = channel.basic_get(self.name, auto_ack=True)
-                if body is None:
-                    break
-                self.events.append(contracts.parse_event(body))
         return self.events
 
     def delete(self) -> None:

@@ -16,7 +16,7 @@ from taskwire_common.internal import require_internal_key
 from taskwire_common.metrics import LOGIN_FAILURES, LOGINS_THROTTLED
 from taskwire_common.pagination import fetch_page, pagination_headers
 
-from . import services, tickets
+from . import services, snapshots, tickets
 from .models import User
 from .schemas import (
     JwksSchema,
@@ -262,21 +262,21 @@ class Jwks(MethodView):
 class Revocations(MethodView):
     def get(self):
         """Every revocation in force, for services that start or reconnect."""
-        return services.revocation_snapshot()
+        return snapshots.revocation_snapshot()
 
 
 @internal.route("/users/")
 class Directory(MethodView):
     def get(self):
         """Every user (id, username, role, is_active, version), for services that keep a directory."""
-        return services.directory_snapshot()
+        return snapshots.directory_snapshot()
 
 
 @internal.route("/users/<int:user_id>/")
 class Account(MethodView):
     def get(self, user_id):
         """One account as the services' revocation lists hold it (a token names a user they have not heard of)."""
-        account = services.account(user_id)
+        account = snapshots.account(user_id)
         if account is None:
             abort(404, message="No such user.")
         return account

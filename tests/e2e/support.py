@@ -1,6 +1,9 @@
 """What the end-to-end tests share besides fixtures: the stack they run against and helpers on it."""
 import os
 
+import requests
+from requests.adapters import HTTPAdapter
+
 from harness import amqp, api
 from harness.stack_runner import StackRunner, without_stack_settings
 from stack.config import REPO, load_profile
@@ -49,3 +52,23 @@ def api_notification_ids(gateway: str, token: str, task_ids: set[int]) -> set[in
     """Ids of a user's notifications about these tasks, as the API lists them."""
     return {n["id"] for page in api.notification_pages(gateway, token, timeout=5) for n in page
             if n["task_id"] in task_ids}
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    """Connections from one local address (all of 127.0.0.0/8 is this machine): a client the services tell
+    apart from the suite's others, which connect from 127.0.0.1."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def session_from(address: str) -> requests.Session:
+    """A requests session whose HTTP connections come from `address`."""
+    session = requests.Session()
+    session.mount("http://", SourceAddressAdapter(address))
+    return session

@@ -17,12 +17,11 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import schemathesis
-from requests.adapters import HTTPAdapter
 from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
-from tests.e2e.support import log_in
+from tests.e2e.support import log_in, session_from
 from tests.openapi_wire import query_is_valid_as_sent
 from tests.support import bearer, wait_for
 
@@ -40,20 +39,9 @@ PUBLIC_OPERATIONS = r"^/api/auth/(login|register)/$"
 FUZZ_CLIENT_ADDRESS = "127.0.0.2"
 
 
-class SourceAddressAdapter(HTTPAdapter):
-    def __init__(self, address: str):
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
 @pytest.fixture(scope="session")
 def fuzz_client():
-    session = requests.Session()
-    session.mount("http://", SourceAddressAdapter(FUZZ_CLIENT_ADDRESS))
+    session = session_from(FUZZ_CLIENT_ADDRESS)
     yield session
     session.close()
 

@@ -3,7 +3,7 @@ socket receives, matches the document the gateway serves at /api/asyncapi.json."
 import pytest
 import requests
 
-from harness.amqp import EnvelopeTap
+from harness.amqp import Tap
 from harness.api import bearer
 from taskwire_common import contracts
 from tests.e2e.support import task_tap_url
@@ -12,7 +12,7 @@ from tests.support import asyncapi_payload_errors, wait_for
 
 @pytest.fixture
 def envelope_tap(test_stack):
-    tap = EnvelopeTap(task_tap_url())
+    tap = Tap.envelopes(task_tap_url())
     yield tap
     tap.delete()
 

@@ -10,25 +10,13 @@ import time
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
-from tests.e2e.support import PROFILE, STACK
+from tests.e2e.support import PROFILE, STACK, session_from
 from users_svc.config import UsersSettings
 
 LOGIN = "/api/auth/login/"
 USERS_SVC = f"http://127.0.0.1:{PROFILE.process('users_svc').port}"  # straight to the service, past the gateway
 
-
-class SourceAddressAdapter(HTTPAdapter):
-    """Connections from one local address."""
-
-    def __init__(self, address):
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
 
 
 def fresh_loopback_address():
@@ -48,8 +36,7 @@ def client_at():
     sessions = []
 
     def open_(address=None):
-        session = requests.Session()
-        session.mount("http://", SourceAddressAdapter(address or fresh_loopback_address()))
+        session = session_from(address or fresh_loopback_address())
         sessions.append(session)
         return session
 

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from taskwire_common.internal import HEADER
+from taskwire_common.settings import DEV_INTERNAL_API_KEY
 from tests.e2e.support import PROFILE, STACK
 from tests.support import bearer, wait_for
 from users_svc import signing_keys
@@ -68,9 +69,7 @@ def test_internal_endpoints_answer_only_with_the_internal_key_and_never_through_
     for headers in ({}, {HEADER: "guess"}, {HEADER: ""}, {"Authorization": "Bearer x"}):
         response = requests.get(users + path, headers=headers, timeout=5)
         assert response.status_code == 401 and response.headers["Content-Type"].startswith("application/problem")
-    key = STACK.process_env("users_svc").get("INTERNAL_API_KEY")
-    if key is None:  # the profile runs on the development default
-        from taskwire_common.settings import DEV_INTERNAL_API_KEY as key
+    key = STACK.process_env("users_svc").get("INTERNAL_API_KEY", DEV_INTERNAL_API_KEY)  # the profile's, if set
     assert requests.get(users + path, headers={HEADER: key}, timeout=5).status_code == 200
     assert requests.get(gateway + path, headers={HEADER: key}, timeout=5).status_code == 404
     redeem = requests.post(users + "/internal/ws-tickets/redeem/", json={"ticket": "x"}, timeout=5)

@@ -2,14 +2,18 @@
 import pytest
 
 from tests.integration.support import IT_ENV
+from tests.support import it_jwks_file, it_key_dir
 
 
 @pytest.fixture(scope="session")
 def it_env():
+    # users_svc signs with the test keys (made on first use); the other services verify with their public
+    # halves, from a file.
+    env = {**IT_ENV, "JWT_SIGNING_KEY_DIR": str(it_key_dir()), "JWKS_FILE": str(it_jwks_file())}
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in IT_ENV.items():
+        for name, value in env.items():
             patch.setenv(name, value)
-        yield IT_ENV
+        yield env
 
 
 class EventTap:

@@ -7,7 +7,6 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from taskwire_common.db import db
-from tests.support import it_jwks_file, it_key_dir
 
 USERS_DATABASE_URL = "postgresql://taskwire:taskwire@127.0.0.1:5432/users_db_it"
 TASKS_DATABASE_URL = "postgresql://taskwire:taskwire@127.0.0.1:5432/tasks_db_it"
@@ -22,11 +21,8 @@ IT_ENV = {
     "LOGIN_MAX_FAILURES_PER_ADDRESS": "6",
     "LOGIN_THROTTLE_SECONDS": "60",
     "REGISTRATION_OPEN": "true",
-    # users_svc signs with the test keys; the other services verify with their public halves, from a file.
-    "JWT_SIGNING_KEY_DIR": str(it_key_dir()),
     # No users_svc listens here: a service that looks up a user it was not told of finds nobody.
     "USERS_SERVICE_URL": "http://127.0.0.1:9",
-    "JWKS_FILE": str(it_jwks_file()),
 }
 
 
