@@ -33,6 +33,7 @@ class Process:
     migrations: str | None = None
     env: dict[str, str] = field(default_factory=dict)  # this process's own settings, over the profile's
     signs_tokens: bool = False  # gets the profile's signing key directory (users_svc only: no other holds a key)
+    gathers_health: bool = False  # answers the gateway's /healthz for every service (HEALTH_PEERS)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ def process_env(profile: Profile, proc: Process, environ: Mapping[str, str] = os
         env["DATABASE_URL"] = f"{PG_SERVER}/{proc.database}"
     if proc.signs_tokens:
         env["JWT_SIGNING_KEY_DIR"] = str(profile.signing_key_dir)
+    if proc.gathers_health:
+        env["HEALTH_PEERS"] = health_peers(profile, proc)
     # One directory for a service's web workers, outbox publisher and worker: one scrape of its /metrics sums them.
     env["PROMETHEUS_MULTIPROC_DIR"] = str(profile.metrics_dir / service_of(proc))
     env.update({k: environ[k] for k in OVERRIDABLE if k in environ})
@@ -118,6 +121,12 @@ def process_env(profile: Profile, proc: Process, environ: Mapping[str, str] = os
     env["PATH"] = os.pathsep.join([str(BIN_DIR), environ.get("PATH", os.defpath)])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environ.get("PYTHONPATH")]))
     return env
+
+
+def health_peers(profile: Profile, proc: Process) -> str:
+    """Every other process the gateway checks (/healthz/<name>), as HEALTH_PEERS: name=http://127.0.0.1:port,…"""
+    return ",".join(f"{other.health.rsplit('/', 1)[-1]}=http://127.0.0.1:{other.port}"
+                    for other in profile.processes if other.health and other is not proc)
 
 
 def service_of(proc: Process) -> str:
@@ -138,6 +147,7 @@ def _process(raw: dict[str, Any], port_base: int, database_suffix: str) -> Proce
         migrations=raw.get("migrations"),
         env=dict(raw.get("env", {})),
         signs_tokens=bool(raw.get("signs_tokens", False)),
+        gathers_health=bool(raw.get("gathers_health", False)),
     )
 
 

@@ -7,6 +7,7 @@ from flask import Flask
 
 from taskwire_common.app_factory import ServiceParts, create_service_app
 from taskwire_common.errors import problem_response
+from taskwire_common.health_summary import register_system_health
 from taskwire_common.settings import ConfigurationError
 
 from . import services
@@ -34,6 +35,9 @@ def create_app(settings: UsersSettings | None = None) -> Flask:
         503, "Service Unavailable", "Tokens cannot be issued right now.", headers={"Retry-After": "5"}))
     # Service-to-service only: the gateway does not route it, so the public OpenAPI document omits it.
     app.register_blueprint(internal)
+    if settings.health_peers:
+        # The gateway's /healthz: this service's readiness and every other service's, in one answer.
+        register_system_health(app, "users", settings.health_peers)
     register_cli(app)
     return app
 

@@ -1,9 +1,10 @@
 """users_svc settings: the common ones plus registration and login throttling."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from taskwire_common.settings import ServiceSettings, env_bool, env_int, read_service_settings
+from taskwire_common.health_summary import parse_peers
+from taskwire_common.settings import ServiceSettings, env_bool, env_int, env_str, read_service_settings
 
 SERVICE = "users_svc"
 
@@ -16,6 +17,8 @@ class UsersSettings(ServiceSettings):
     login_throttle_seconds: int = 300
     login_slow_after_failures: int = 10
     login_max_delay_seconds: int = 10
+    # The other services' base URLs for /healthz/all (the gateway's /healthz): HEALTH_PEERS, name=url,…
+    health_peers: dict[str, str] = field(default_factory=dict)
 
 
 def load_settings() -> UsersSettings:
@@ -27,4 +30,5 @@ def load_settings() -> UsersSettings:
         login_throttle_seconds=env_int("LOGIN_THROTTLE_SECONDS", 300),
         login_slow_after_failures=env_int("LOGIN_SLOW_AFTER_FAILURES", 10),
         login_max_delay_seconds=env_int("LOGIN_MAX_DELAY_SECONDS", 10),
+        health_peers=parse_peers(env_str("HEALTH_PEERS", "")),
     )

@@ -1,5 +1,6 @@
 """Health that tells the truth: /healthz/notifications is 503 while nobody turns task events into notifications,
-and 200 again once the worker is back; /livez answers whenever the process does."""
+and 200 again once the worker is back; the gateway's /healthz says the same of the whole system; /livez answers
+whenever the process does."""
 import requests
 
 from tests.e2e.support import PROFILE, supervisorctl, wait_until_healthy
@@ -11,6 +12,11 @@ def health(gateway, name):
     return response.status_code, response.json()
 
 
+def system_health(gateway):
+    response = requests.get(f"{gateway}/healthz", timeout=10)
+    return response.status_code, response.json()
+
+
 def test_notifications_are_unhealthy_while_their_worker_is_down_and_healthy_once_it_is_back(gateway):
     assert health(gateway, "notifications")[0] == 200
     supervisorctl("stop", "taskwire:notify_worker")
@@ -19,9 +25,32 @@ def test_notifications_are_unhealthy_while_their_worker_is_down_and_healthy_once
                                 timeout=10, message="/healthz/notifications reporting the stopped worker")
         assert "worker is down" in body["checks"]["worker"]["detail"]
         assert body["checks"]["database"]["ok"]  # the rest of the service is fine, and says so
+        status, system = system_health(gateway)
+        assert status == 503 and system["status"] == "unavailable"
+        assert system["services"]["notifications"]["checks"]["worker"]["ok"] is False
+        assert system["services"]["tasks"]["status"] == "ok"
     finally:
         supervisorctl("start", "taskwire:notify_worker")
     wait_for(lambda: health(gateway, "notifications")[0] == 200, timeout=20, message="healthy again")
+    wait_for(lambda: system_health(gateway)[0] == 200, timeout=10, message="the gateway's /healthz ready again")
+    wait_until_healthy()
+
+
+def test_the_gateways_healthz_reports_every_service_ready(gateway):
+    status, body = system_health(gateway)
+    assert status == 200 and body["status"] == "ok"
+    assert {name: report["status"] for name, report in body["services"].items()} == {
+        "users": "ok", "tasks": "ok", "notifications": "ok", "ws": "ok"}
+
+
+def test_the_gateways_healthz_says_so_when_users_svc_itself_is_down(gateway):
+    supervisorctl("stop", "taskwire:users_svc")
+    try:
+        response = requests.get(f"{gateway}/healthz", timeout=10)
+        assert response.status_code == 503
+        assert response.json()["services"]["users"]["status"] == "unreachable"
+    finally:
+        supervisorctl("start", "taskwire:users_svc")
     wait_until_healthy()
 
 
