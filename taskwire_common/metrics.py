@@ -12,14 +12,17 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
+from wsgiref.simple_server import WSGIServer
 
 from flask import Flask, Response, request
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
+
+from .settings import ConfigurationError
 
 if TYPE_CHECKING:
     from .outbox import OutboxLag
@@ -108,6 +111,19 @@ def scrape_registry(extra: list[Collector]) -> CollectorRegistry:
     for collector in extra:
         registry.register(collector)
     return registry
+
+
+def serve_process_metrics(listen: str) -> WSGIServer | None:
+    """Serve this process's metrics (every process's, in multiprocess mode) at http://<listen>/metrics from a
+    thread: for a worker or outbox publisher with no web service beside it (METRICS_LISTEN, compose)."""
+    if not listen:
+        return None
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigurationError(f"METRICS_LISTEN: {listen!r} is not host:port")
+    server, _thread = start_http_server(int(port), addr=host, registry=scrape_registry([]))
+    log.info("metrics served on http://%s/metrics", listen)
+    return server
 
 
 def register_metrics(app: Flask, outbox_lag: Callable[[], OutboxLag] | None = None,

@@ -19,7 +19,7 @@ import psycopg2.extras
 
 from .heartbeat import Heartbeat
 from .messaging import Backoff, ConfirmingPublisher, Topology, in_feed, run_reconnecting
-from .metrics import EVENTS_PUBLISHED
+from .metrics import EVENTS_PUBLISHED, serve_process_metrics
 from .outbox import NOTIFY_CHANNEL
 from .settings import ServiceSettings
 from .worker import prepare_process, run_until_signalled
@@ -172,5 +172,6 @@ class OutboxPublisher:
 def main(settings: ServiceSettings, topology: Topology, housekeeping: Sequence[tuple[str, str]] = ()) -> None:
     """Entry point of a service's `python -m <service>.publisher`: runs until SIGTERM or SIGINT."""
     prepare_process(settings)
+    serve_process_metrics(settings.metrics_listen)
     run_until_signalled(OutboxPublisher(settings.database_url, settings.amqp_url, topology,
                                         housekeeping=housekeeping, service=settings.service), "outbox publisher")

@@ -75,6 +75,9 @@ class ServiceSettings:
     outbox_lag_limit_seconds: int  # age of the oldest unpublished outbox event before /healthz says 503
     # Peers whose X-Forwarded-For names the client (taskwire_common/proxies.py): the gateway's address.
     trusted_proxies: tuple[str, ...]
+    # METRICS_LISTEN, host:port: where a worker or outbox publisher serves its own /metrics (compose, where it
+    # has no web service beside it to serve them); empty: nowhere.
+    metrics_listen: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -120,6 +123,7 @@ def read_service_settings(service: str, default_database: str | None, settings_c
         outbox_lag_limit_seconds=env_int("OUTBOX_LAG_LIMIT_SECONDS", 60),
         # The local stack's gateway connects from this loopback address (stack/processes.toml).
         trusted_proxies=tuple(e.strip() for e in env_str("TRUSTED_PROXIES", "127.0.0.8").split(",") if e.strip()),
+        metrics_listen=env_str("METRICS_LISTEN", ""),
         **own_fields,
     )
 

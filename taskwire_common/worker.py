@@ -13,6 +13,7 @@ from flask import Flask
 from .consumer import BatchHandler, EventConsumer
 from .logs import configure_logging
 from .messaging import Topology
+from .metrics import serve_process_metrics
 from .settings import ServiceSettings, refuse_development_defaults
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def run_consumer(create_app: Callable[[], Flask], topology: Topology, queue: str
     """A service's worker: consume `queue` until signalled, with handle() and on_connected() in the app's context."""
     app = create_app()  # which configures logging and refuses development defaults in production
     settings: ServiceSettings = app.config["TASKWIRE_SETTINGS"]
+    serve_process_metrics(settings.metrics_listen)
     consumer = EventConsumer(settings.amqp_url, topology, queue, in_app_context(app, handle),
                              on_connected=in_app_context(app, on_connected) if on_connected else None)
     run_until_signalled(consumer, f"consumer of {queue}")

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.exc import OperationalError
 
-from taskwire_common.metrics import OutboxCollector, register_metrics
+from taskwire_common.metrics import EVENTS_CONSUMED, OutboxCollector, register_metrics, serve_process_metrics
+from taskwire_common.settings import ConfigurationError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -102,3 +104,24 @@ def test_a_database_that_cannot_be_read_leaves_out_the_outbox_gauges_only():
         raise OperationalError("SELECT", {}, Exception("connection refused"))
 
     assert list(OutboxCollector(unreadable).collect()) == []
+
+
+def test_a_worker_without_a_web_service_serves_its_own_metrics_where_metrics_listen_says():
+    EVENTS_CONSUMED.labels("served.queue").inc(3)
+    server = serve_process_metrics("127.0.0.1:0")  # port 0: any free one
+    assert server is not None
+    try:
+        port = server.server_address[1]
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+    consumed = {sample.labels["queue"]: sample.value for family in text_string_to_metric_families(text)
+                for sample in family.samples if sample.name == "taskwire_events_consumed_total"}
+    assert consumed["served.queue"] >= 3
+
+
+def test_metrics_listen_unset_serves_nothing_and_a_malformed_one_stops_the_process():
+    assert serve_process_metrics("") is None
+    with pytest.raises(ConfigurationError, match="METRICS_LISTEN"):
+        serve_process_metrics("9100")

@@ -38,4 +38,14 @@ def test_the_scrape_configs_cover_the_four_services():
     compose = yaml.safe_load((REPO / "deploy" / "prometheus-compose.yml").read_text())
     found = [(sd["names"][0], sd["port"]) for job in compose["scrape_configs"] for sd in job["dns_sd_configs"]]
     assert sorted(found) == [
-        ("notify_svc", 8003), ("tasks_svc", 8002), ("users_svc", 8001), ("ws_relay", 8004)]
+        ("notify_outbox", 9100), ("notify_svc", 8003), ("notify_worker", 9100), ("tasks_outbox", 9100),
+        ("tasks_svc", 8002), ("tasks_worker", 9100), ("users_outbox", 9100), ("users_svc", 8001), ("ws_relay", 8004)]
+
+
+def test_every_compose_process_without_a_web_port_serves_its_metrics_where_prometheus_looks():
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    portless = {name for name, spec in services.items()
+                if "python -m" in str(spec.get("command", "")) and "signing_keys" not in str(spec.get("command"))}
+    assert portless == {"users_outbox", "tasks_outbox", "tasks_worker", "notify_outbox", "notify_worker"}
+    for name in portless:
+        assert services[name]["environment"]["METRICS_LISTEN"] == "0.0.0.0:9100", name
