@@ -16,6 +16,7 @@ import pika.exceptions
 # because whoever declares or taps the exchange reads them with the rest of the topology.
 from taskwire_common.contracts import (  # noqa: F401
     NOTIFICATION_CREATED,
+    NOTIFICATION_UPDATED,
     TASK_CREATED,
     TASK_DELETED,
     TASK_UPDATED,

@@ -1,4 +1,4 @@
-"""notify_svc HTTP API: /api/notifications/ (a user's own notifications, read state, unread count)."""
+"""notify_svc HTTP API: /api/notifications/ (a user's own notifications, read state, unread count, preferences)."""
 from __future__ import annotations
 
 from flask.views import MethodView
@@ -8,12 +8,13 @@ from taskwire_common.auth import current_principal, login_required
 from taskwire_common.blueprint import PAGE_HEADERS, Blueprint
 from taskwire_common.pagination import fetch_page, pagination_headers
 
-from . import services
+from . import preferences, services
 from .models import Notification
 from .schemas import (
     MarkedSchema,
     NotificationListArgsSchema,
     NotificationSchema,
+    PreferencesSchema,
     ReadStatePatchSchema,
     ReadStateSchema,
     UnreadCountSchema,
@@ -60,6 +61,22 @@ class MarkAllRead(MethodView):
     @blp.response(200, MarkedSchema)
     def post(self):
         return {"marked_read": services.mark_all_read(current_principal().user_id)}
+
+
+@blp.route("/preferences/")
+class Preferences(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, PreferencesSchema)
+    def get(self):
+        """Which kinds of notification the caller gets; every kind is on until turned off."""
+        return preferences.users_preferences(current_principal().user_id)
+
+    @blp.arguments(PreferencesSchema)
+    @blp.response(200, PreferencesSchema)
+    def put(self, wanted):
+        """Turn kinds on (true) or off (false); kinds left out keep their value. Answers every kind."""
+        return preferences.set_preferences(current_principal().user_id, wanted)
 
 
 @blp.route("/<int:notification_id>/")

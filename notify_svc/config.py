@@ -1,10 +1,24 @@
-"""notify_svc settings: the common ones."""
+"""notify_svc settings: the common ones plus due-date reminders and coalescing."""
 from __future__ import annotations
 
-from taskwire_common.settings import ServiceSettings, read_service_settings
+from dataclasses import dataclass
+
+from taskwire_common.settings import ServiceSettings, env_int, read_service_settings
 
 SERVICE = "notify_svc"
 
 
-def load_settings() -> ServiceSettings:
-    return read_service_settings(SERVICE, "notifications_db", ServiceSettings)
+@dataclass(frozen=True)
+class NotifySettings(ServiceSettings):
+    reminder_lead_hours: int = 24  # "due soon" this long before a task is due
+    reminder_scan_seconds: int = 60  # how often each worker looks for reminders to send
+    notify_coalesce_seconds: int = 60  # an edit this close to the last one it follows folds into its notification
+
+
+def load_settings() -> NotifySettings:
+    return read_service_settings(
+        SERVICE, "notifications_db", NotifySettings,
+        reminder_lead_hours=env_int("REMINDER_LEAD_HOURS", 24),
+        reminder_scan_seconds=env_int("REMINDER_SCAN_SECONDS", 60),
+        notify_coalesce_seconds=env_int("NOTIFY_COALESCE_SECONDS", 60),
+    )

@@ -19,13 +19,15 @@ TASK_CREATED = "task.created"
 TASK_UPDATED = "task.updated"
 TASK_DELETED = "task.deleted"
 NOTIFICATION_CREATED = "notification.created"
+NOTIFICATION_UPDATED = "notification.updated"  # a notification changed (edits folded into it); same id
 TOKEN_REVOKED = "auth.token_revoked"
 USER_CREATED = "user.created"
 USER_UPDATED = "user.updated"
 
 TASK_EVENT_TYPES = (TASK_CREATED, TASK_UPDATED, TASK_DELETED)
 USER_EVENT_TYPES = (USER_CREATED, USER_UPDATED)
-EVENT_TYPES = (*TASK_EVENT_TYPES, NOTIFICATION_CREATED, TOKEN_REVOKED, *USER_EVENT_TYPES)
+NOTIFICATION_EVENT_TYPES = (NOTIFICATION_CREATED, NOTIFICATION_UPDATED)
+EVENT_TYPES = (*TASK_EVENT_TYPES, *NOTIFICATION_EVENT_TYPES, TOKEN_REVOKED, *USER_EVENT_TYPES)
 
 # Who publishes what: each type has one producer, named in the envelope's `source`.
 USERS_SOURCE = "/taskwire/users_svc"
@@ -114,6 +116,11 @@ def _task_data(task: dict[str, Any], actor: Actor) -> dict[str, Any]:
 def notification_created(notification: dict[str, Any], request_id: str | None = None) -> Event:
     """`notification` is the notification's JSON as the API answers it."""
     return envelope(NOTIFICATION_CREATED, NOTIFY_SOURCE, {"notification": notification}, request_id)
+
+
+def notification_updated(notification: dict[str, Any], request_id: str | None = None) -> Event:
+    """`notification` is the notification's JSON after the change, with the id it was created with."""
+    return envelope(NOTIFICATION_UPDATED, NOTIFY_SOURCE, {"notification": notification}, request_id)
 
 
 def token_revoked(user_id: int, *, jti: str | None = None, expires_at: float | None = None,
@@ -254,8 +261,9 @@ def read_task_event(event: Event) -> TaskEvent:
 
 def read_notification_event(event: Event) -> NotificationEvent:
     notification = event["data"].get("notification")
-    if event["type"] != NOTIFICATION_CREATED or not isinstance(notification, dict) or "user" not in notification:
-        raise MalformedEvent(f"event {event['id']} is not a notification.created")
+    if event["type"] not in NOTIFICATION_EVENT_TYPES or not isinstance(notification, dict) or \
+            "user" not in notification:
+        raise MalformedEvent(f"event {event['id']} is not a notification event")
     return NotificationEvent(id=event["id"], time=event.get("time", ""), notification=notification,
                              request_id=event.get("requestid"))
 

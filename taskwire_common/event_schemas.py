@@ -14,6 +14,8 @@ from .contracts import (
     DATA_CONTENT_TYPE,
     EVENT_TYPES,
     NOTIFICATION_CREATED,
+    NOTIFICATION_EVENT_TYPES,
+    NOTIFICATION_UPDATED,
     NOTIFY_SOURCE,
     SPECVERSION,
     TASK_CREATED,
@@ -34,6 +36,9 @@ PRIORITIES = ("low", "medium", "high")
 STATUSES = ("todo", "in_progress", "completed")
 ROLES = ("admin", "user")
 TASK_WRITABLE = ("title", "description", "priority", "status", "due_date", "assigned_user")
+# notify_svc.rules.KINDS and its reminders' event types (a unit test keeps them equal).
+NOTIFICATION_KINDS = ("assigned", "updated", "unassigned", "deleted", "due_soon", "overdue")
+REMINDER_EVENT_TYPES = ("reminder.due_soon", "reminder.overdue")
 
 UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
@@ -92,7 +97,10 @@ NOTIFICATION: Schema = strict({
     "is_read": {"type": "boolean"},
     "created_at": TIMESTAMP,
     "task_id": nullable(ID),
-    "event_type": {"enum": list(TASK_EVENT_TYPES), "description": "the task event it came from"},
+    "event_type": {"enum": [*TASK_EVENT_TYPES, *REMINDER_EVENT_TYPES],
+                   "description": "the task event it came from, or reminder.due_soon / reminder.overdue"},
+    "kind": {"enum": list(NOTIFICATION_KINDS), "description": "what it tells, the unit of preferences"},
+    "count": {"type": "integer", "minimum": 1, "description": "how many updates are folded into it"},
 }, description="A notification as the API answers it (notify_svc NotificationSchema)")
 
 USER: Schema = strict({
@@ -119,6 +127,8 @@ DATA: dict[str, Schema] = {
                          description="The task after the change, with its new version, and what changed"),
     TASK_DELETED: strict(TASK_DATA, description="The task as it was before the delete (its last version)"),
     NOTIFICATION_CREATED: strict({"notification": ref("Notification")}),
+    NOTIFICATION_UPDATED: strict({"notification": ref("Notification")},
+                                 description="The notification after the change, with the id it was created with"),
     TOKEN_REVOKED: {"oneOf": [
         strict({"user_id": ID, "jti": {"type": "string", "minLength": 1},
                 "expires_at": {"type": "number", "description": "when the token expires, Unix seconds"}},
@@ -133,14 +143,16 @@ DATA: dict[str, Schema] = {
                           "actor_id": {**nullable(ID), "description": "the admin; null for the CLI"}}),
 }
 
-SOURCES = {**{event_type: TASKS_SOURCE for event_type in TASK_EVENT_TYPES}, NOTIFICATION_CREATED: NOTIFY_SOURCE,
+SOURCES = {**{event_type: TASKS_SOURCE for event_type in TASK_EVENT_TYPES},
+           **{event_type: NOTIFY_SOURCE for event_type in NOTIFICATION_EVENT_TYPES},
            TOKEN_REVOKED: USERS_SOURCE, USER_CREATED: USERS_SOURCE, USER_UPDATED: USERS_SOURCE}
 
 SUMMARIES = {
     TASK_CREATED: "A task was created.",
     TASK_UPDATED: "A task changed (a reassignment names the old and the new assignee in changes.assigned_user).",
     TASK_DELETED: "A task was deleted.",
-    NOTIFICATION_CREATED: "A user was notified of a task event.",
+    NOTIFICATION_CREATED: "A user was notified of a task event or a due date.",
+    NOTIFICATION_UPDATED: "A notification changed: another update folded into it (same id, count one more).",
     TOKEN_REVOKED: "One token, or every token of a user below a version, is revoked.",
     USER_CREATED: "A user was created (sign-up, admin or CLI).",
     USER_UPDATED: "A user changed (username, email, role, activity, ...).",

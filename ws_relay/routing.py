@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from taskwire_common.contracts import (
-    NOTIFICATION_CREATED,
+    NOTIFICATION_EVENT_TYPES,
     TASK_EVENT_TYPES,
     Event,
     NotificationEvent,
@@ -35,7 +35,7 @@ def shown_event(event: Event) -> ShownEvent | None:
     """The event as clients are shown it; None for events no client is shown. Raises MalformedEvent."""
     if event["type"] in TASK_EVENT_TYPES:
         return read_task_event(event)
-    if event["type"] == NOTIFICATION_CREATED:
+    if event["type"] in NOTIFICATION_EVENT_TYPES:
         return read_notification_event(event)
     return None
 

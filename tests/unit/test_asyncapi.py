@@ -7,6 +7,7 @@ import pytest
 from jsonschema import Draft7Validator, Draft202012Validator
 
 from broker import asyncapi
+from notify_svc import rules as notify_rules
 from notify_svc.schemas import NotificationSchema
 from tasks_svc import models as task_models, services as task_services
 from tasks_svc.schemas import TaskSchema
@@ -22,7 +23,7 @@ TASK = TaskSchema().dump({"id": 7, "title": "Fix login", "description": "", "pri
                           "created_at": NOW, "updated_at": NOW, "version": 2})
 NOTIFICATION = NotificationSchema().dump({"id": 3, "user": 3, "message": "root assigned you Fix login",
                                           "is_read": False, "created_at": NOW, "task_id": 7,
-                                          "event_type": "task.created"})
+                                          "event_type": "task.created", "kind": "assigned", "count": 1})
 USER = UserSchema().dump({"id": 3, "username": "ann", "email": "ann@example.com", "role": "user", "is_active": True,
                           "is_staff": False, "is_superuser": False, "date_joined": NOW, "last_login": None,
                           "version": 2})
@@ -36,6 +37,8 @@ EVENTS = [
     contracts.token_revoked(3, token_version=1),
     contracts.user_created({**USER, "version": 1}, 1, None),
     contracts.user_updated(USER, 2, {"role": ["admin", "user"], "is_staff": [True, False]}, 1),
+    contracts.notification_updated({**NOTIFICATION, "event_type": "task.updated", "kind": "updated", "count": 5}),
+    contracts.notification_created({**NOTIFICATION, "event_type": "reminder.overdue", "kind": "overdue"}),
 ]
 
 
@@ -90,7 +93,7 @@ def test_every_event_type_and_every_socket_message_is_described(document):
         assert set(binding["query"]["properties"]) == {"ticket", "token", "since"}
         assert set(document["channels"][channel]["x-close-codes"]) == {"4401", "4403", "1008", "1009", "1012", "1013"}
     assert set(document["channels"]["feed"]["messages"]) == {*contracts.TASK_EVENT_TYPES,
-                                                              contracts.NOTIFICATION_CREATED}
+                                                              *contracts.NOTIFICATION_EVENT_TYPES}
 
 
 def test_every_payload_and_schema_is_a_valid_json_schema(document):
@@ -133,6 +136,8 @@ def test_the_schemas_name_exactly_what_the_services_serialise():
     assert set(event_schemas.USER["properties"]) == set(UserSchema().fields)
     assert event_schemas.PRIORITIES == task_models.PRIORITIES and event_schemas.STATUSES == task_models.STATUSES
     assert event_schemas.ROLES == user_models.ROLES
+    assert event_schemas.NOTIFICATION_KINDS == notify_rules.KINDS
+    assert event_schemas.REMINDER_EVENT_TYPES == tuple(notify_rules.REMINDER_EVENT_TYPES.values())
     assert event_schemas.TASK_WRITABLE == task_services.WRITABLE
 
 

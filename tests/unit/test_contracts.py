@@ -22,6 +22,7 @@ def test_every_event_carries_the_cloudevents_envelope_and_its_producers_source()
         contracts.TASK_UPDATED: contracts.task_updated(TASK, {"status": ["todo", "completed"]}, ROOT),
         contracts.TASK_DELETED: contracts.task_deleted(TASK, ROOT),
         contracts.NOTIFICATION_CREATED: contracts.notification_created({"id": 1, "user": 3}),
+        contracts.NOTIFICATION_UPDATED: contracts.notification_updated({"id": 1, "user": 3, "count": 2}),
         contracts.TOKEN_REVOKED: contracts.token_revoked(2, token_version=4),
         contracts.USER_CREATED: contracts.user_created(USER, 1, None),
         contracts.USER_UPDATED: contracts.user_updated(USER, 2, {"role": ["admin", "user"]}, 1),

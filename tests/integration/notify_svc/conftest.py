@@ -8,7 +8,7 @@ from tests.integration.support import NOTIFY_DATABASE_URL, emptied, migrated_app
 # notify_svc turns tasks_svc's events into notifications: its tests make them with tasks_svc's own code.
 from tests.integration.tasks_svc.conftest import directory, people, task_events, tasks_app, tasks_client, tasks_db  # noqa: F401
 
-NOTIFY_TABLES = "notifications, processed_events, outbox_events"
+NOTIFY_TABLES = "notifications, processed_events, outbox_events, task_projections, sent_reminders, muted_kinds"
 
 
 @pytest.fixture(scope="session")

@@ -83,7 +83,9 @@ def test_a_user_lists_only_their_own_newest_first(inbox):
     assert response.status_code == 200 and response.headers["X-Total-Count"] == "2"
     assert [n["message"] for n in response.json] == ["root deleted 'Fix login'",
                                                      "root assigned you 'Fix login' (low, due 2026-12-01)"]
-    assert set(response.json[0]) == {"id", "user", "message", "is_read", "created_at", "task_id", "event_type"}
+    assert set(response.json[0]) == {"id", "user", "message", "is_read", "created_at", "task_id", "event_type",
+                                     "kind", "count"}
+    assert (response.json[0]["kind"], response.json[0]["count"]) == ("deleted", 1)
 
 
 def test_read_state_filter_count_and_marking(inbox):
