@@ -34,5 +34,7 @@ export function announceNotification(notification) {
     clearTimeout(timer);
     pending.delete(notification.task_id);
   }
-  toast(notification.message);
+  // Pushed again as more quick edits fold into it: the same toast, updated, not one more.
+  const folded = notification.count > 1 ? ` (×${notification.count})` : '';
+  toast(`${notification.message}${folded}`, { key: `notification-${notification.id}` });
 }
