@@ -1,4 +1,5 @@
 /** Taskwire's public HTTP API: the token on every call, problem JSON (RFC 9457) turned into ApiError. */
+import { noteServerDate } from './clock.js';
 
 export class ApiError extends Error {
   constructor(status, problem, headers = new Headers()) {
@@ -47,6 +48,7 @@ export async function request(method, path, { body, query, headers: extra } = {}
   } catch {
     throw new ApiError(0, { title: 'Network error', detail: 'The server could not be reached.' });
   }
+  noteServerDate(response.headers.get('Date'));  // the server's "now", for due-date cues
   const data = await readJson(response);
   if (response.status === 401 && token) sessionLost();
   if (!response.ok) throw new ApiError(response.status, data || { title: response.statusText }, response.headers);

@@ -1,9 +1,18 @@
-/** The board: one column per status; dragging a card (or its Move menu, for keyboards and phones) PATCHes its status. */
+/**
+ * The board: one column per status; dragging a card (or its Move menu, for keyboards and phones) PATCHes its
+ * status. A column shows the API's largest page (100 cards) and a "Load more" button while it has more.
+ */
 import { $, h } from './dom.js';
-import { STATUSES, listColumn, personName, priorityLabel, showing, shown } from './tasks.js';
+import { dueCue } from './due.js';
+import { STATUSES, listColumn, personName, priorityLabel, showing, shown, view } from './tasks.js';
+import { toast } from './toast.js';
 
 let moveTask = async () => {};
 let openEditor = () => {};
+// Pages each column has loaded, kept across re-fetches (a live change must not take the loaded cards away)
+// for as long as the filters stay the same.
+const pagesLoaded = new Map();  // status → pages
+let pagesLoadedFor = '';
 
 export function setUpBoard({ onMove, onEdit }) {
   moveTask = onMove;
@@ -13,9 +22,12 @@ export function setUpBoard({ onMove, onEdit }) {
 
 function column(status, label) {
   const list = h('ul', { className: 'cards', 'aria-labelledby': `col-${status}` });
+  const more = h('button', { type: 'button', className: 'load-more', hidden: true },
+    'Load more', h('span', { className: 'visually-hidden' }, ` in ${label}`));
+  more.addEventListener('click', () => loadMore(status));
   const section = h('section', { className: 'column', dataset: { status } },
     h('h2', { id: `col-${status}` }, label, ' ', h('span', { className: 'count' }, '')),
-    list);
+    list, more);
   section.addEventListener('dragover', (event) => {
     if (!event.dataTransfer.types.includes('text/x-task-id')) return;
     event.preventDefault();  // allows the drop
@@ -38,15 +50,65 @@ function column(status, label) {
 }
 
 export async function renderBoard() {
-  const results = await Promise.all(STATUSES.map(([status]) => listColumn(status)));
-  showing(results.flatMap(({ data }) => data));
+  const filters = JSON.stringify(view.filters);
+  if (filters !== pagesLoadedFor) {
+    pagesLoaded.clear();
+    pagesLoadedFor = filters;
+  }
+  const columns = await Promise.all(STATUSES.map(([status]) => fetchColumn(status, pagesLoaded.get(status) || 1)));
+  showing(columns.flatMap(({ tasks }) => tasks));
   STATUSES.forEach(([status], index) => {
-    const { data: tasks, total } = results[index];
-    const section = $(`#board .column[data-status="${status}"]`);
-    section.querySelector('.cards').replaceChildren(...tasks.map(card));
-    const shown = tasks.length < total ? `${tasks.length} of ${total}` : `${total ?? tasks.length}`;
-    section.querySelector('.count').textContent = `(${shown})`;
+    const { tasks, total, more } = columns[index];
+    columnOf(status).querySelector('.cards').replaceChildren(...tasks.map(card));
+    showCount(status, total, more);
   });
+}
+
+const columnOf = (status) => $(`#board .column[data-status="${status}"]`);
+
+/** The first `pages` pages of a column (fewer once there are no more): {tasks, total, more}. */
+async function fetchColumn(status, pages) {
+  const tasks = new Map();  // by id: a task that moved between pages meanwhile is shown once
+  let total = null;
+  let more = false;
+  for (let page = 1; page <= pages; page += 1) {
+    const { data, total: count, links } = await listColumn(status, page);
+    for (const task of data) tasks.set(task.id, task);
+    total = count;
+    more = Boolean(links.next);
+    if (!more) break;
+  }
+  return { tasks: [...tasks.values()], total: total ?? tasks.size, more };
+}
+
+async function loadMore(status) {
+  const section = columnOf(status);
+  const button = section.querySelector('.load-more');
+  const page = (pagesLoaded.get(status) || 1) + 1;
+  button.disabled = true;
+  try {
+    const { data, total, links } = await listColumn(status, page);
+    pagesLoaded.set(status, page);
+    const list = section.querySelector('.cards');
+    const added = data.filter((task) => !list.querySelector(`.card-task[data-task-id="${task.id}"]`));
+    showing(added, { adding: true });
+    const cards = added.map(card);
+    list.append(...cards);
+    showCount(status, total ?? list.children.length, Boolean(links.next));
+    // The button is gone after the last page: focus goes on to the first card it brought.
+    if (button.hidden) cards[0]?.querySelector('.card-title').focus();
+  } catch (error) {
+    toast(error.message, { kind: 'error' });
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function showCount(status, total, more) {
+  const section = columnOf(status);
+  const showingNow = section.querySelector('.cards').children.length;
+  section.querySelector('.count').textContent = more ? `(${showingNow} of ${total})` : `(${total})`;
+  section.querySelector('.load-more').hidden = !more;
 }
 
 function card(task) {
@@ -60,7 +122,8 @@ function card(task) {
   h('button', { type: 'button', className: 'card-title', onclick: () => openEditor(task) }, task.title),
   h('p', { className: 'meta' },
     h('span', { className: `pill priority-${task.priority}` }, priorityLabel(task.priority)),
-    task.due_date ? ` due ${task.due_date}` : '',
+    task.due_date ? ` due ${task.due_date} ` : '',
+    dueCue(task),
     ` · ${personName(task.assigned_user)}`),
   h('label', { className: 'move-label' }, 'Move to ', move));
   item.addEventListener('dragstart', (event) => {

@@ -4,6 +4,7 @@ import { announceNotification, announceTaskUpdate, noteOwnChange } from './annou
 import { setUpBoard, renderBoard } from './board.js';
 import { changeTask } from './conflict.js';
 import { $, $$, debounce } from './dom.js';
+import { keepDueCuesCurrent } from './due.js';
 import { formValues, showErrors, clearErrors } from './forms.js';
 import { LiveFeed } from './live.js';
 import { closePanel, notificationArrived, refreshUnreadCount, setUpNotifications } from './notifications.js';
@@ -41,6 +42,7 @@ const refreshSoon = debounce(refresh, 100);  // a burst of feed messages costs o
 
 function showView() {
   const name = currentView();
+  closePanel();  // it belongs to the view the user just left
   for (const other of VIEWS) $(`#${other}-view`).hidden = other !== name;
   $('#filters').hidden = name === 'users';
   $('#f-status').closest('.field').hidden = name === 'board';  // the board's columns are the statuses
@@ -61,7 +63,7 @@ function onFeedMessage(message) {
     if (news === 'new' && currentView() !== 'users') refreshSoon();
   } else if (message.type === 'notification') {
     announceNotification(message.notification);
-    notificationArrived().catch(() => {});
+    notificationArrived(message.notification).catch(() => {});
   }
 }
 
@@ -195,6 +197,7 @@ async function main() {
   setUpTaskForm({ onSaved: onTaskSaved });
   setUpNotifications();
   setUpUsers({ onChange: reloadPeople });
+  keepDueCuesCurrent();
   for (const button of $$('[data-action="new-task"]')) button.addEventListener('click', () => openTaskForm());
   window.addEventListener('hashchange', () => { if (session.token) showView(); });
   if (await restore()) await enterApp();

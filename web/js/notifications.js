@@ -1,6 +1,7 @@
-/** The bell: unread count, a panel to read notifications, mark one or all read. */
+/** The bell: unread count, a panel to read notifications, mark one or all read, and the user's settings. */
 import { api } from './api.js';
 import { $, h } from './dom.js';
+import { closePreferences, setUpPreferences } from './preferences.js';
 import { toast } from './toast.js';
 
 const PANEL_SIZE = 30;
@@ -12,6 +13,7 @@ export function setUpNotifications() {
   $('#notifications-panel').addEventListener('keydown', (event) => {
     if (event.key === 'Escape') closePanel();
   });
+  setUpPreferences();
 }
 
 const panelOpen = () => !$('#notifications-panel').hidden;
@@ -23,10 +25,20 @@ export async function refreshUnreadCount() {
   badge.dataset.count = String(data.unread_count);
 }
 
-/** A notification just arrived on the feed: count it, and show it if the panel is open. */
-export async function notificationArrived() {
+/**
+ * A notification just arrived on the feed: count it, and show it if the panel is open. One with the id of an
+ * item shown replaces it: more quick edits were folded into it (its `count`).
+ */
+export async function notificationArrived(notification) {
+  const shown = notification && $(`#notification-list li[data-notification-id="${Number(notification.id)}"]`);
+  if (shown) {
+    const hadFocus = shown.contains(document.activeElement);
+    const fresh = item(notification);
+    shown.replaceWith(fresh);
+    if (hadFocus) (fresh.querySelector('button') || $('#notifications-title')).focus();
+  }
   await refreshUnreadCount();
-  if (panelOpen()) await renderList();
+  if (panelOpen() && !shown) await renderList();
 }
 
 async function openPanel() {
@@ -37,11 +49,14 @@ async function openPanel() {
   $('#notifications-title').focus();
 }
 
+/** Close the panel; focus goes back to the bell only if it was in the panel (not when a view link was used). */
 export function closePanel() {
   if (!panelOpen()) return;
+  const hadFocus = $('#notifications-panel').contains(document.activeElement);
   $('#notifications-panel').hidden = true;
   $('#bell').setAttribute('aria-expanded', 'false');
-  $('#bell').focus();
+  closePreferences();
+  if (hadFocus) $('#bell').focus();
 }
 
 async function renderList() {
@@ -57,7 +72,8 @@ function item(notification) {
     type: 'button', 'aria-label': `Mark read: ${notification.message}`, onclick: () => markOneRead(notification.id),
   }, 'Mark read');
   return h('li', { className: notification.is_read ? 'read' : 'unread', dataset: { notificationId: notification.id } },
-    h('p', {}, notification.is_read ? '' : h('span', { className: 'visually-hidden' }, 'Unread: '), notification.message),
+    h('p', {}, notification.is_read ? '' : h('span', { className: 'visually-hidden' }, 'Unread: '), notification.message,
+      foldedCount(notification.count)),
     h('time', { datetime: notification.created_at }, new Date(notification.created_at).toLocaleString()),
     notification.is_read ? null : markRead);
 }
@@ -79,4 +95,11 @@ async function markAllRead() {
     toast(error.message, { kind: 'error' });
   }
   await Promise.all([refreshUnreadCount(), renderList()]);
+}
+
+/** "×5" after a notification that stands for several quick edits (count > 1). */
+function foldedCount(count) {
+  if (!(count > 1)) return null;
+  return h('span', { className: 'folded-count', title: `${count} changes in one notification` },
+    h('span', { 'aria-hidden': 'true' }, `×${count}`), h('span', { className: 'visually-hidden' }, ` (${count} changes)`));
 }

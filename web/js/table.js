@@ -1,5 +1,6 @@
 /** The table view: sortable columns (the API's `ordering`), and pages from X-Total-Count and Link. */
 import { $, $$, h } from './dom.js';
+import { dueCue } from './due.js';
 import { PAGE_SIZE, listTasks, personName, priorityLabel, showing, statusLabel, view } from './tasks.js';
 
 let openEditor = () => {};
@@ -39,7 +40,7 @@ function taskRow(task) {
     h('td', {}, task.title),
     h('td', {}, h('span', { className: `pill status-${task.status}` }, statusLabel(task.status))),
     h('td', {}, h('span', { className: `pill priority-${task.priority}` }, priorityLabel(task.priority))),
-    h('td', {}, task.due_date || '—'),
+    h('td', {}, task.due_date || '—', ' ', dueCue(task)),
     h('td', {}, personName(task.assigned_user)),
     h('td', {}, h('time', { datetime: task.updated_at }, new Date(task.updated_at).toLocaleString())),
     h('td', {}, h('button', {

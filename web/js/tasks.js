@@ -21,10 +21,10 @@ export async function listTasks() {
   return api.get('/api/tasks/', { ...view.filters, ordering: view.ordering, page: view.page, page_size: PAGE_SIZE });
 }
 
-/** One column of the board: the view's filters with this status. */
-export async function listColumn(status) {
+/** One page of a board column: the view's filters with this status. */
+export async function listColumn(status, page = 1) {
   return api.get('/api/tasks/', {
-    ...view.filters, status, ordering: '-priority,due_date', page_size: BOARD_COLUMN_SIZE,
+    ...view.filters, status, ordering: '-priority,due_date', page, page_size: BOARD_COLUMN_SIZE,
   });
 }
 
@@ -36,8 +36,8 @@ export const deleteTask = (task) => api.delete(`/api/tasks/${task.id}/`, ifMatch
 /** The tasks on screen by id, as last fetched: what an edit starts from, and what a live event is held against. */
 export const shown = new Map();
 
-export function showing(tasks) {
-  shown.clear();
+export function showing(tasks, { adding = false } = {}) {
+  if (!adding) shown.clear();
   for (const task of tasks) shown.set(task.id, task);
 }
 
