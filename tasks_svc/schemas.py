@@ -39,40 +39,43 @@ DESCRIPTION = [validate.Length(max=10_000), STORABLE_TEXT]
 
 
 class TaskSchema(ma.Schema):
-    id = ma.fields.Integer()
-    title = ma.fields.String()
-    description = ma.fields.String()
-    priority = ma.fields.String()
-    status = ma.fields.String()
-    due_date = ma.fields.Date(allow_none=True)
-    assigned_user = ma.fields.Integer(allow_none=True)
-    created_by = ma.fields.Integer()
-    created_at = ma.fields.DateTime()
-    updated_at = ma.fields.DateTime()
-    version = ma.fields.Integer(metadata={"description": "1 when created, one more with every change; the ETag"})
+    id = ma.fields.Integer(metadata={"example": 42})
+    title = ma.fields.String(metadata={"example": "Fix login"})
+    description = ma.fields.String(metadata={"example": "The login form refuses passwords with spaces."})
+    priority = ma.fields.String(metadata={"example": "high"})
+    status = ma.fields.String(metadata={"example": "in_progress"})
+    due_date = ma.fields.Date(allow_none=True, metadata={"example": "2026-12-10"})
+    assigned_user = ma.fields.Integer(allow_none=True, metadata={"example": 7})
+    created_by = ma.fields.Integer(metadata={"example": 1})
+    created_at = ma.fields.DateTime(metadata={"example": "2026-12-01T10:00:00.000000+00:00"})
+    updated_at = ma.fields.DateTime(metadata={"example": "2026-12-03T15:30:12.250000+00:00"})
+    version = ma.fields.Integer(metadata={"description": "1 when created, one more with every change; the ETag",
+                                          "example": 4})
 
 
 class TaskWriteSchema(ma.Schema):
     """POST and PUT: every writable field; what is left out takes its default."""
 
-    title = ma.fields.String(required=True, validate=TITLE)
-    description = ma.fields.String(load_default="", validate=DESCRIPTION)
-    priority = ma.fields.String(load_default="medium", validate=validate.OneOf(PRIORITIES))
-    status = ma.fields.String(load_default="todo", validate=validate.OneOf(STATUSES))
-    due_date = IsoDate(load_default=None, allow_none=True)
+    title = ma.fields.String(required=True, validate=TITLE, metadata={"example": "Fix login"})
+    description = ma.fields.String(load_default="", validate=DESCRIPTION,
+                                   metadata={"example": "The login form refuses passwords with spaces."})
+    priority = ma.fields.String(load_default="medium", validate=validate.OneOf(PRIORITIES),
+                                metadata={"example": "high"})
+    status = ma.fields.String(load_default="todo", validate=validate.OneOf(STATUSES), metadata={"example": "todo"})
+    due_date = IsoDate(load_default=None, allow_none=True, metadata={"example": "2026-12-10"})
     assigned_user = user_id(allow_none=True, metadata={
-        "description": "defaults to the caller for a user, to nobody for an admin"})
+        "description": "defaults to the caller for a user, to nobody for an admin", "example": 7})
 
 
 class TaskPatchSchema(ma.Schema):
     """PATCH: only the fields given change."""
 
-    title = ma.fields.String(validate=TITLE)
-    description = ma.fields.String(validate=DESCRIPTION)
-    priority = ma.fields.String(validate=validate.OneOf(PRIORITIES))
-    status = ma.fields.String(validate=validate.OneOf(STATUSES))
-    due_date = IsoDate(allow_none=True)
-    assigned_user = user_id(allow_none=True)
+    title = ma.fields.String(validate=TITLE, metadata={"example": "Fix login on Safari"})
+    description = ma.fields.String(validate=DESCRIPTION, metadata={"example": "Only Safari is affected."})
+    priority = ma.fields.String(validate=validate.OneOf(PRIORITIES), metadata={"example": "medium"})
+    status = ma.fields.String(validate=validate.OneOf(STATUSES), metadata={"example": "completed"})
+    due_date = IsoDate(allow_none=True, metadata={"example": "2026-12-12"})
+    assigned_user = user_id(allow_none=True, metadata={"example": 8})
 
 
 def any_of(field: ma.fields.Field, **kwargs) -> DelimitedList:

@@ -55,8 +55,9 @@ IDEMPOTENCY_KEY = {"in": "header", "name": KEY_HEADER, "required": False,
 class PreconditionFailedSchema(ProblemSchema):
     """The 412 body: the resource as it is now, for the client to merge its change with."""
 
-    current_version = ma.fields.Integer()
-    current = ma.fields.Dict(metadata={"description": "the resource as it is now"})
+    current_version = ma.fields.Integer(metadata={"example": 5})
+    current = ma.fields.Dict(metadata={"description": "the resource as it is now",
+                                       "example": {"id": 42, "title": "Fix login", "version": 5}})
 
 
 # flask-smorest ships no type information (no py.typed, no stub package): its classes are Any to mypy.

@@ -72,11 +72,12 @@ def http_exception_response(error: HTTPException) -> Response:
 class ProblemSchema(ma.Schema):
     """The error body, as documented in the OpenAPI document."""
 
-    type = ma.fields.String()
-    title = ma.fields.String()
-    status = ma.fields.Integer()
-    detail = ma.fields.String()
-    errors = ma.fields.Dict(metadata={"description": "messages by field or parameter name"})
+    type = ma.fields.String(metadata={"example": "about:blank"})
+    title = ma.fields.String(metadata={"example": "Bad Request"})
+    status = ma.fields.Integer(metadata={"example": 400})
+    detail = ma.fields.String(metadata={"example": "The request's JSON body is not valid."})
+    errors = ma.fields.Dict(metadata={"description": "messages by field or parameter name",
+                                      "example": {"priority": ["Must be one of: low, medium, high."]}})
 
 
 # flask-smorest ships no type information (no py.typed, no stub package): its classes are Any to mypy.
@@ -87,6 +88,10 @@ class ProblemApi(Api):  # type: ignore[misc]
 
     def _register_error_handlers(self) -> None:
         register_error_handlers(self._app)
+
+    def _register_pagination_header(self) -> None:
+        """None: Taskwire pages with X-Total-Count and Link (pagination.py), never flask-smorest's X-Pagination,
+        so its header and schema would only mislead a reader of the document."""
 
     def _register_responses(self) -> None:
         """flask-smorest's component responses, with the content type errors really have."""

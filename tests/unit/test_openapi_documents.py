@@ -1,8 +1,10 @@
-"""The three OpenAPI documents: an operationId on every operation, and the security and refusals of every
-operation that needs a signed-in caller, read off the views' decorators (taskwire_common/blueprint.py)."""
+"""The three OpenAPI documents: an operationId on every operation, the security and refusals of every
+operation that needs a signed-in caller, read off the views' decorators (taskwire_common/blueprint.py), and an
+example for every property that its own schema accepts."""
 import importlib
 
 import pytest
+from openapi_schema_validator import OAS30Validator
 
 from tests.support import it_jwks_file, it_key_dir
 
@@ -82,3 +84,20 @@ def test_lists_declare_their_page_headers_and_bodies_their_refusals(documents):
             if method in ("post", "put", "patch"):
                 assert {"413", "415"} <= set(operation["responses"]), operation["operationId"]
     assert "403" in documents["tasks_svc"]["paths"]["/api/tasks/"]["post"]["responses"]
+
+
+def schema_properties(document):
+    """(schema name, property name, property schema) of every component schema; nested schemas are their own."""
+    return [(name, prop, spec) for name, schema in document["components"]["schemas"].items()
+            for prop, spec in schema.get("properties", {}).items()
+            if "$ref" not in spec and "$ref" not in spec.get("items", {}) and "allOf" not in spec]
+
+
+def test_every_schema_property_has_an_example_that_its_own_schema_accepts(documents):
+    for service, document in documents.items():
+        properties = schema_properties(document)
+        assert properties, service
+        missing = [f"{name}.{prop}" for name, prop, spec in properties if "example" not in spec]
+        assert missing == [], service
+        for _name, _prop, spec in properties:
+            OAS30Validator(spec, format_checker=OAS30Validator.FORMAT_CHECKER).validate(spec["example"])
