@@ -86,6 +86,17 @@ def test_missing_doubled_and_foreign_notifications_are_caught():
     assert account_notifications(expected, foreign)["foreign"] == 1
 
 
+def test_a_folded_notification_stands_for_its_count_of_notices():
+    two_edits = [Change("task.updated", 10, ADMIN, task(), task(status=status))
+                 for status in ("in_progress", "completed")]
+    expected = expected_notifications(two_edits)
+    folded = {ANN: [{"user": ANN, "task_id": 10, "event_type": "task.updated", "count": 2}]}
+    assert account_notifications(expected, folded) | {"foreign": 0} == {
+        "expected": 2, "stored": 2, "missing": 0, "doubled_or_unexpected": 0, "foreign": 0}
+    folded_once_too_often = {ANN: [{**folded[ANN][0], "count": 3}]}
+    assert account_notifications(expected, folded_once_too_often)["doubled_or_unexpected"] == 1
+
+
 TAP = [event("a", "task.created"), event("b", "task.created", 11, BOB), event("c", "task.updated"),
        event("d", "task.updated", 10, BOB, old_assignee=ANN), event("e", "task.created", 12, BOB)]
 
@@ -122,6 +133,8 @@ def test_a_resuming_clients_sockets_are_one_feed_gap_and_double_across_them_coun
     resynced = [Session(opened=0, event_ids=["a"], resyncs=1, notifications=[{"id": 5}, {"id": 5}])]
     assert account_resumed(resynced, TAP, ANN, False)["resyncs"] == 1
     assert account_resumed(resynced, TAP, ANN, False)["notifications_twice"] == 1
+    folded_again = [Session(opened=0, event_ids=["a"], notifications=[{"id": 5, "count": 1}, {"id": 5, "count": 2}])]
+    assert account_resumed(folded_again, TAP, ANN, False)["notifications_twice"] == 0
 
 
 def test_watchers_are_accounted_by_username_and_totalled():
