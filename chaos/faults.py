@@ -33,11 +33,11 @@ import requests
 from harness import api
 from harness.amqp import Tap, amqp_url
 from harness.api import Person, bearer
-from harness.wait import poll, wait_until
+from harness.wait import wait_until
 from harness.ws import Watcher
 from stack.config import Profile
-from taskwire_common import contracts
 
+from .final_round import final_round
 from .injectors import Faults
 from .ledger import (
     Change,
@@ -47,6 +47,7 @@ from .ledger import (
     account_sessions,
     account_watchers,
     expected_notifications,
+    failures_of,
 )
 
 REQUEST_TIMEOUT = 10.0  # a request that takes longer is a hang, and a failure
@@ -151,7 +152,7 @@ class FaultRun:
             settled = self._settle(tap)
             for watcher in resuming:
                 watcher.stop_dropping()
-            final = self._final_round(watchers, tap, resuming)
+            final = final_round(self, watchers, tap, resuming)
             for watcher in watchers + resuming:
                 watcher.stop()
             return self._report(tap, watchers, resuming, load_seconds, settled, final)
@@ -200,7 +201,7 @@ class FaultRun:
             assignee = (rng.choice(self.users).id if rng.random() < 0.9 else None) if person.is_admin else person.id
             body = {"title": f"chaos {uuid.uuid4().hex[:8]}", "priority": rng.choice(["low", "medium", "high"]),
                     "assigned_user": assignee}
-            task = self._request(person, "post", "/api/tasks/", body, 201)
+            task = self.request(person, "post", "/api/tasks/", body, 201)
             if task:
                 tasks[task["id"]] = task
                 self.record(Change("task.created", task["id"], person.id, None, task))
@@ -216,15 +217,15 @@ class FaultRun:
             else:
                 body = {"status": rng.choice([s for s in ("todo", "in_progress", "completed")
                                               if s != before["status"]])}
-            after = self._request(person, "patch", f"/api/tasks/{before['id']}/", body, 200)
+            after = self.request(person, "patch", f"/api/tasks/{before['id']}/", body, 200)
             if after:
                 tasks[after["id"]] = after
                 self.record(Change("task.updated", after["id"], person.id, before, after))
-        elif self._request(person, "delete", f"/api/tasks/{before['id']}/", None, 204) is not None:
+        elif self.request(person, "delete", f"/api/tasks/{before['id']}/", None, 204) is not None:
             del tasks[before["id"]]
             self.record(Change("task.deleted", before["id"], person.id, before, None))
 
-    def _request(self, person: Person, method: str, path: str, body, expected: int):
+    def request(self, person: Person, method: str, path: str, body, expected: int):
         """The response body on success ({} for a 204); None if refused with 503 during an outage."""
         sent = time.monotonic()
         try:
@@ -278,84 +279,14 @@ class FaultRun:
             pass
         return items
 
-    def _final_round(self, watchers: list[Watcher], tap: Tap, resuming: list[Watcher]) -> dict:
-        """Every watcher, reconnected by itself, must get every event it may see from now on; every resuming
-        one too, on whichever socket it holds by then."""
-        wait_until(lambda: all(w.current for w in watchers), 60, "every watcher connected again")
-        # A socket is only known to be live (not about to be refused) once an event reached it.
-        deadline = time.monotonic() + 60
-        while True:
-            for person in self.users:
-                probe = self._request(self.admin, "post", "/api/tasks/", {"title": "final probe",
-                                                                          "assigned_user": person.id}, 201)
-                if probe:
-                    self.record(Change("task.created", probe["id"], self.admin.id, None, probe))
-            if poll(lambda: all(w.current and w.current.event_ids for w in watchers), 5):
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError("the watchers' sockets never became live")
-        marks = {id(w): len(w.current.event_ids) if w.current else 0 for w in watchers}
-        sessions = {id(w): w.current for w in watchers}
-        rng = random.Random(self.plan.seed)
-        final: list[Change] = []
-        for number in range(self.plan.final_changes):
-            person = rng.choice(self.users)
-            task = self._request(self.admin, "post", "/api/tasks/", {"title": f"final {number}",
-                                                                      "assigned_user": person.id}, 201)
-            if task:
-                change = Change("task.created", task["id"], self.admin.id, None, task)
-                self.record(change)
-                final.append(change)
-
-        events: dict = {}
-
-        def delivered() -> int:
-            events.update((e.id, e) for e in tap.drain())
-            final_ids = {e.id for e in events.values()
-                         if e.type == contracts.TASK_CREATED and e.task_id in {c.task_id for c in final}}
-            missing = 0
-            for watcher in watchers + resuming:
-                if watcher in resuming:
-                    got = {i for session in watcher.sessions for i in session.event_ids}
-                else:
-                    session = sessions[id(watcher)]
-                    got = set(session.event_ids[marks[id(watcher)]:]) if session else set()
-                should = {i for i in final_ids if watcher.person.is_admin
-                          or events[i].assignee == watcher.person.id}
-                missing += len(should - got)
-            return missing if len(final_ids) == len(final) else -1
-        missing = -1
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            missing = delivered()
-            if missing == 0:
-                break
-            time.sleep(0.2)  # polling delivery against the deadline above
-        unchanged = all(sessions[id(w)] is w.current for w in watchers)
-        return {"changes": len(final), "missing_at_watchers": missing, "sockets_stayed_open": unchanged}
-
     def _report(self, tap: Tap, watchers: list[Watcher], resuming: list[Watcher], load_seconds: float,
                 settled: dict, final: dict) -> dict:
         tap_events = tap.drain()
         sockets, totals = account_watchers(watchers, tap_events, account_sessions)
         resumed, resumed_totals = account_watchers(resuming, tap_events, account_resumed)
         events, notifications = account_events(self.outcomes.changes, tap_events), self.notification_accounting()
-        failures = [name for name, bad in (
-            ("events lost", events["lost"]), ("events extra", events["extra"]),
-            ("events out of order", events["out_of_order_tasks"]),
-            ("notifications missing", notifications["missing"]),
-            ("notifications doubled or unexpected", notifications["doubled_or_unexpected"]),
-            ("notifications of another user", notifications["foreign"]),
-            ("websocket leaks", totals["leaks"]), ("websocket gaps", totals["gaps"]),
-            ("websocket duplicates", totals["duplicates"]), ("websocket unknown events", totals["unknown"]),
-            ("resuming sockets: gaps", resumed_totals["gaps"]),
-            ("resuming sockets: duplicates", resumed_totals["duplicates"] + resumed_totals["notifications_twice"]),
-            ("resuming sockets: leaks", resumed_totals["leaks"] + resumed_totals["unknown"]),
-            ("resuming sockets: resync_required", resumed_totals["resyncs"]),
-            ("resuming sockets never resumed", resumed_totals["resumed"] == 0),
-            ("final round not delivered", final["missing_at_watchers"] != 0),
-            ("request errors", len(self.outcomes.errors)), ("not healthy afterwards", not settled["healthy"]),
-        ) if bad]
+        failures = failures_of(events, notifications, totals, resumed_totals, final,
+                               errors=len(self.outcomes.errors), healthy=settled["healthy"])
         return {
             "ok": not failures, "failures": failures,
             "plan": {k: v for k, v in vars(self.plan).items()},

@@ -16,7 +16,7 @@ from harness.ws import Session, Watcher
 from taskwire_common.contracts import TaskEvent
 
 __all__ = ["Change", "Session", "account_events", "account_notifications", "account_sessions",
-           "expected_notices", "expected_notifications", "visible_to"]
+           "expected_notices", "expected_notifications", "failures_of", "visible_to"]
 
 
 @dataclass(frozen=True)
@@ -158,3 +158,24 @@ def account_watchers(watchers: list[Watcher], tap_events: list[TaskEvent],
                   for w in watchers}
     counted = next(iter(per_person.values()), {})
     return per_person, {key: sum(figures[key] for figures in per_person.values()) for key in counted}
+
+
+def failures_of(events: dict, notifications: dict, sockets: dict, resumed: dict, final: dict, errors: int,
+                healthy: bool) -> list[str]:
+    """What a fault run got wrong, by name, from its accounts (an empty list: nothing)."""
+    return [name for name, bad in (
+        ("events lost", events["lost"]), ("events extra", events["extra"]),
+        ("events out of order", events["out_of_order_tasks"]),
+        ("notifications missing", notifications["missing"]),
+        ("notifications doubled or unexpected", notifications["doubled_or_unexpected"]),
+        ("notifications of another user", notifications["foreign"]),
+        ("websocket leaks", sockets["leaks"]), ("websocket gaps", sockets["gaps"]),
+        ("websocket duplicates", sockets["duplicates"]), ("websocket unknown events", sockets["unknown"]),
+        ("resuming sockets: gaps", resumed["gaps"]),
+        ("resuming sockets: duplicates", resumed["duplicates"] + resumed["notifications_twice"]),
+        ("resuming sockets: leaks", resumed["leaks"] + resumed["unknown"]),
+        ("resuming sockets: resync_required", resumed["resyncs"]),
+        ("resuming sockets never resumed", resumed["resumed"] == 0),
+        ("final round not delivered", final["missing_at_watchers"] != 0),
+        ("request errors", errors), ("not healthy afterwards", not healthy),
+    ) if bad]

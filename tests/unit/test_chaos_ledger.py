@@ -11,6 +11,7 @@ from chaos.ledger import (
     account_sessions,
     expected_notices,
     expected_notifications,
+    failures_of,
 )
 from taskwire_common import contracts
 
@@ -149,3 +150,15 @@ def test_watchers_are_accounted_by_username_and_totalled():
     per_person, totals = account_watchers([ann, admin], TAP, account_sessions)
     assert per_person["ann"]["gaps"] == 1 and per_person["admin"]["gaps"] == 0
     assert totals["gaps"] == 1 and totals["events"] == 7 and totals["sessions"] == 2
+
+
+def test_a_run_with_clean_accounts_has_no_failures_and_each_fault_is_named():
+    events = {"lost": 0, "extra": 0, "out_of_order_tasks": 0}
+    notifications = {"missing": 0, "doubled_or_unexpected": 0, "foreign": 0}
+    sockets = {"leaks": 0, "gaps": 0, "duplicates": 0, "unknown": 0}
+    resumed = {**sockets, "notifications_twice": 0, "resyncs": 0, "resumed": 3}
+    final = {"missing_at_watchers": 0}
+    assert failures_of(events, notifications, sockets, resumed, final, errors=0, healthy=True) == []
+    assert failures_of(events, notifications, {**sockets, "gaps": 1}, {**resumed, "resumed": 0}, final,
+                       errors=2, healthy=False) == [
+        "websocket gaps", "resuming sockets never resumed", "request errors", "not healthy afterwards"]
