@@ -41,6 +41,7 @@ def test_every_event_and_socket_message_of_a_workload_matches_the_served_documen
     task = assign_to(user, priority="high")
     url = f"{gateway}/api/tasks/{task['id']}/"
     assert admin_session.patch(url, json={"status": "in_progress"}, timeout=5).status_code == 200
+    assert admin_session.patch(url, json={"priority": "low"}, timeout=5).status_code == 200  # notification.updated
     assert admin_session.patch(url, json={"assigned_user": colleague.id}, timeout=5).status_code == 200
     assert admin_session.delete(url, timeout=5).status_code == 204
     role_url = f"{gateway}/api/auth/users/{colleague.id}/role/"
