@@ -20,7 +20,8 @@ def event(kind, actor=1, task=None, changes=None):
 
 
 def test_a_new_task_tells_its_assignee():
-    assert notices_for(event("created")) == [Notice(2, "assigned", "admin assigned you 'Fix login' (high, due 2026-12-01)")]
+    assert notices_for(event("created")) == [
+        Notice(2, "assigned", "admin assigned you 'Fix login' (high, due 2026-12-01)")]
 
 
 def test_a_new_task_without_assignee_or_due_date():
