@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from taskwire_common.settings import ServiceSettings, env_int, read_service_settings
+from taskwire_common.settings import ConfigurationError, ServiceSettings, env_int, read_service_settings
 
 SERVICE = "notify_svc"
 
@@ -16,9 +16,13 @@ class NotifySettings(ServiceSettings):
 
 
 def load_settings() -> NotifySettings:
-    return read_service_settings(
+    settings = read_service_settings(
         SERVICE, "notifications_db", NotifySettings,
         reminder_lead_hours=env_int("REMINDER_LEAD_HOURS", 24),
         reminder_scan_seconds=env_int("REMINDER_SCAN_SECONDS", 60),
         notify_coalesce_seconds=env_int("NOTIFY_COALESCE_SECONDS", 60),
     )
+    if settings.reminder_scan_seconds < 1 or settings.reminder_lead_hours < 0 or settings.notify_coalesce_seconds < 0:
+        raise ConfigurationError("REMINDER_SCAN_SECONDS must be at least 1, REMINDER_LEAD_HOURS and "
+                                 "NOTIFY_COALESCE_SECONDS at least 0")
+    return settings
