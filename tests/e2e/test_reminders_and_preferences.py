@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from tests.e2e.support import REPO, STACK
+from harness import api
+from tests.e2e.support import REPO, STACK, supervisorctl, wait_until_healthy
 from tests.support import bearer, wait_for
 
 PRIORITIES = ["low", "medium", "high", "low", "medium", "high"]
@@ -101,3 +102,28 @@ def test_five_quick_edits_make_one_notification_with_count_five(gateway, user, a
     wait_for(lambda: any(n["count"] == 5 for n in pushed(feed, task, "updated")), timeout=10,
              message="the folded notification on the socket")
     assert {n["id"] for n in pushed(feed, task, "updated")} == {folded["id"]}  # pushed again under the same id
+
+
+def test_a_worker_killed_while_reminders_go_out_sends_none_twice(gateway, user, assign_to, second_notify_worker):
+    """SIGKILLs of the stack's worker while two workers send 200 reminders: a scan killed after its claims rolls
+    them back with its notifications, so each reminder still arrives exactly once."""
+    today = datetime.now(timezone.utc).date().isoformat()
+    tasks = []
+    for number in range(200):
+        tasks.append(assign_to(user, title=f"Due {number}", due_date=today))
+        if number % 50 == 25:  # kill while the reminders of the tasks made so far are being sent
+            supervisorctl("signal", "KILL", "taskwire:notify_worker")
+    supervisorctl("signal", "KILL", "taskwire:notify_worker")
+    wanted = {task["id"] for task in tasks}
+
+    def reminders() -> list[dict]:
+        every = [n for page in api.notification_pages(gateway, user.token) for n in page]
+        return [n for n in every if n["kind"] == "due_soon" and n["task_id"] in wanted]
+
+    wait_for(lambda: {n["task_id"] for n in reminders()} == wanted, timeout=60,
+             message="a due-soon reminder for every task")
+    wait_until_healthy()  # the killed worker back: supervisord restarts it
+    # Scans after all of them (both workers scan every second): a later task's reminder has arrived.
+    later = assign_to(user, title="Proof of later scans", due_date=today)
+    wait_for(lambda: about(gateway, user, later, "due_soon"), timeout=20, message="a later reminder")
+    assert len(reminders()) == len(wanted)  # once each: none twice
