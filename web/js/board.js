@@ -13,6 +13,7 @@ let openEditor = () => {};
 // for as long as the filters stay the same.
 const pagesLoaded = new Map();  // status → pages
 let pagesLoadedFor = '';
+let latestRender = 0;  // renders overlap (a live change, "Load more"): only the latest one may draw
 
 export function setUpBoard({ onMove, onEdit }) {
   moveTask = onMove;
@@ -55,7 +56,9 @@ export async function renderBoard() {
     pagesLoaded.clear();
     pagesLoadedFor = filters;
   }
+  const render = ++latestRender;
   const columns = await Promise.all(STATUSES.map(([status]) => fetchColumn(status, pagesLoaded.get(status) || 1)));
+  if (render !== latestRender) return;  // a later render started: it has the newer board
   showing(columns.flatMap(({ tasks }) => tasks));
   STATUSES.forEach(([status], index) => {
     const { tasks, total, more } = columns[index];
@@ -81,27 +84,24 @@ async function fetchColumn(status, pages) {
   return { tasks: [...tasks.values()], total: total ?? tasks.size, more };
 }
 
+/** One more page in a column: the board is read again with it, so a concurrent live change is not lost. */
 async function loadMore(status) {
   const section = columnOf(status);
   const button = section.querySelector('.load-more');
-  const page = (pagesLoaded.get(status) || 1) + 1;
+  const before = section.querySelectorAll('.card-task').length;
+  const pages = pagesLoaded.get(status) || 1;
+  pagesLoaded.set(status, pages + 1);
   button.disabled = true;
   try {
-    const { data, total, links } = await listColumn(status, page);
-    pagesLoaded.set(status, page);
-    const list = section.querySelector('.cards');
-    const added = data.filter((task) => !list.querySelector(`.card-task[data-task-id="${task.id}"]`));
-    showing(added, { adding: true });
-    const cards = added.map(card);
-    list.append(...cards);
-    showCount(status, total ?? list.children.length, Boolean(links.next));
-    // The button is gone after the last page: focus goes on to the first card it brought.
-    if (button.hidden) cards[0]?.querySelector('.card-title').focus();
+    await renderBoard();
   } catch (error) {
+    pagesLoaded.set(status, pages);
     toast(error.message, { kind: 'error' });
   } finally {
     button.disabled = false;
   }
+  // The button is gone after the last page: focus goes on to the first card it brought.
+  if (button.hidden) section.querySelectorAll('.card-task .card-title')[before]?.focus();
 }
 
 function showCount(status, total, more) {

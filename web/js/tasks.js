@@ -36,8 +36,8 @@ export const deleteTask = (task) => api.delete(`/api/tasks/${task.id}/`, ifMatch
 /** The tasks on screen by id, as last fetched: what an edit starts from, and what a live event is held against. */
 export const shown = new Map();
 
-export function showing(tasks, { adding = false } = {}) {
-  if (!adding) shown.clear();
+export function showing(tasks) {
+  shown.clear();
   for (const task of tasks) shown.set(task.id, task);
 }
 
