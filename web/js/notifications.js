@@ -5,6 +5,11 @@ import { closePreferences, setUpPreferences } from './preferences.js';
 import { toast } from './toast.js';
 
 const PANEL_SIZE = 30;
+// Reads overlap when messages come in quick succession; an answer can overtake an earlier one, so only the
+// answer to the latest read is drawn. A read is issued after the message that caused it, so it is as new.
+let latestCountRead = 0;
+let latestListRead = 0;
+let listDrawn = 0;  // the latest read that has been answered (drawn, or failed)
 
 export function setUpNotifications() {
   $('#bell').addEventListener('click', () => (panelOpen() ? closePanel() : openPanel()));
@@ -19,7 +24,9 @@ export function setUpNotifications() {
 const panelOpen = () => !$('#notifications-panel').hidden;
 
 export async function refreshUnreadCount() {
+  const read = ++latestCountRead;
   const { data } = await api.get('/api/notifications/unread-count/');
+  if (read !== latestCountRead) return;
   const badge = $('#unread-count');
   badge.textContent = String(data.unread_count);
   badge.dataset.count = String(data.unread_count);
@@ -38,7 +45,8 @@ export async function notificationArrived(notification) {
     if (hadFocus) (fresh.querySelector('button') || $('#notifications-title')).focus();
   }
   await refreshUnreadCount();
-  if (panelOpen() && !shown) await renderList();
+  // A new one is read with the list; so is any while a read is on its way (its answer may predate this one).
+  if (panelOpen() && (!shown || listDrawn !== latestListRead)) await renderList();
 }
 
 async function openPanel() {
@@ -60,7 +68,15 @@ export function closePanel() {
 }
 
 async function renderList() {
-  const { data, total } = await api.get('/api/notifications/', { page_size: PANEL_SIZE });
+  const read = ++latestListRead;
+  let answer;
+  try {
+    answer = await api.get('/api/notifications/', { page_size: PANEL_SIZE });
+  } finally {
+    if (read === latestListRead) listDrawn = read;
+  }
+  if (read !== latestListRead) return;
+  const { data, total } = answer;
   const list = $('#notification-list');
   list.replaceChildren(...data.map(item));
   if (!data.length) list.append(h('li', { className: 'empty' }, 'No notifications yet.'));
