@@ -20,8 +20,12 @@ export function setUpTable({ onEdit, onChange }) {
   $('#tasks-view [data-page="next"]').addEventListener('click', () => { view.page += 1; onChange(); });
 }
 
+let latestRender = 0;  // re-reads overlap (a burst of live changes): only the answer to the latest is drawn
+
 export async function renderTable() {
+  const render = ++latestRender;
   const { data: tasks, total, links } = await listTasks();
+  if (render !== latestRender) return;  // an older answer arriving last would take a newer row away
   showing(tasks);
   const body = $('#task-table tbody');
   body.replaceChildren(...tasks.map(taskRow));
