@@ -1,9 +1,11 @@
 """The web console in headless Chromium (Playwright): the browser it runs in and what the tests do in it.
 
 The `browser` and `open_console` fixtures are in conftest.py."""
+import datetime
 import json
 import re
 import uuid
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -63,6 +65,35 @@ def search(page, text):
 
 def title():
     return f"Console {uuid.uuid4().hex[:8]}"
+
+
+def server_time(response) -> datetime.datetime:
+    """The server's time by an answer's `Date` header: the clock the console's due-date cues go by."""
+    return parsedate_to_datetime(response.headers["Date"])
+
+
+def set_browser_clock(page, when: datetime.datetime):
+    """The page's Date.now() and new Date() say `when` from now on (timers keep running), as on a machine whose
+    clock is wrong; reloaded, so that the console starts with it."""
+    page.clock.set_fixed_time(when)
+    page.reload()
+
+
+def record_most_toasts(page):
+    """From now on the page keeps, in window.mostToasts, the largest number of toasts it has shown at once.
+
+    A MutationObserver reports after each change is complete, before the page is painted: a toast shown is
+    counted, and one added and dropped in the same step never was on screen."""
+    page.evaluate("""() => {
+      const box = document.querySelector('#toasts');
+      window.mostToasts = box.children.length;
+      new MutationObserver(() => { window.mostToasts = Math.max(window.mostToasts, box.children.length); })
+        .observe(box, { childList: true });
+    }""")
+
+
+def most_toasts(page) -> int:
+    return page.evaluate("window.mostToasts")
 
 
 class Traffic:
