@@ -1,7 +1,7 @@
 /**
  * Overdue and due-soon cues, by the server's clock (clock.js), with the backend's own definition:
- * a task due on day D is due at the end of D in UTC (D+1 00:00 UTC); it is overdue once that moment is past
- * and it is not completed, and due soon in the 24 hours before that moment.
+ * a task due on day D is due at the end of D in UTC (D+1 00:00 UTC); unless it is completed it is overdue
+ * from that moment on, and due soon in the 24 hours before it.
  */
 import { serverNow } from './clock.js';
 import { h } from './dom.js';
@@ -25,7 +25,7 @@ export function dueMoment(dueDate) {
 export function dueState({ due_date: dueDate, status }, now = serverNow()) {
   const due = dueMoment(dueDate);
   if (due === null || status === 'completed') return null;
-  if (now > due) return 'overdue';
+  if (now >= due) return 'overdue';
   if (now >= due - DUE_SOON_MS) return 'due_soon';
   return null;
 }
