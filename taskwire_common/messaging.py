@@ -166,15 +166,6 @@ class ConfirmingPublisher:
         if self._connection is None:
             raise pika.exceptions.ConnectionWrongStateError("the publisher is not connected")
         channel = self._connection.channel()
-        try:
-            channel.queue_declare(queue=self.topology.FEED_STREAM, passive=True)
-        except pika.exceptions.ChannelClosedByBroker as error:
-            if error.reply_code != 404:
-                raise
-            # No relay has made the feed yet (it declares the stream): there is no history to protect, and
-            # the events go on to their queues; the feed starts when the relay makes it.
-            log.info("no feed stream %s yet: publishing without checking it", self.topology.FEED_STREAM)
-            return
         mark = str(uuid.uuid4())
         seen: list[tuple[int, str | None]] = []  # (delivery tag, message id)
         channel.basic_qos(prefetch_count=1)

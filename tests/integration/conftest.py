@@ -74,9 +74,17 @@ def run_publisher(it_env):
     """Start outbox publishers in threads against users_db_it; all are stopped after the test."""
     import threading
 
+    import pika
+
     from broker import topology
+    from taskwire_common.messaging import connection_parameters
     from taskwire_common.outbox_publisher import OutboxPublisher
 
+    # A publisher checks that the feed stream takes writes before it publishes; in the stack a relay has made
+    # the stream. Here no relay runs, and a test of the feed may have deleted it: make it as the relay would.
+    connection = pika.BlockingConnection(connection_parameters(it_env["AMQP_URL"]))
+    topology.declare_feed(connection, topology.FeedRetention())
+    connection.close()
     publishers = []
 
     def start(amqp_url=None, **options):

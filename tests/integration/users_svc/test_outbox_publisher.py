@@ -101,13 +101,3 @@ def test_after_connecting_the_publisher_appends_its_recent_feed_events_to_the_st
     assert len(marks) == 1
     broker.close()
 
-
-def test_events_flow_before_any_relay_has_made_the_feed_stream(client, users_app, event_tap, run_publisher, channel):
-    """The relay declares the feed; until one runs, a publisher has no stream to check and publishes anyway."""
-    from broker import topology
-
-    channel.queue_delete(queue=topology.FEED_STREAM)
-    run_publisher()
-    register(client, "ann")
-    wait_for(lambda: event_tap.drain(), timeout=10, message="user.created on the broker with no feed stream")
-    wait_for(lambda: pending_count(users_app) == 0, message="the row marked published")
