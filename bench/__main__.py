@@ -46,12 +46,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="shorter runs and fewer sockets (a smoke test)")
     parser.add_argument("--only", nargs="*", choices=ORDER, help="run only these scenarios")
+    parser.add_argument("--profile", default="bench", help="the stack profile to run on (default: bench)")
     args = parser.parse_args()
     # 10,000 sockets need 10,000 descriptors here and in the relay this process starts.
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    bench = Bench(load_profile("bench"), log, quick=args.quick)
+    bench = Bench(load_profile(args.profile), log, quick=args.quick)
     results = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
                "machine": machine(), "scenarios": {}}
     names = args.only or ORDER

@@ -24,8 +24,7 @@ from taskwire_common import contracts
 
 from . import resume
 
-STANDALONE_RELAY_PORT = 28104  # the relay started on its own, beside the bench stack's
-STANDALONE_RELAY = f"http://127.0.0.1:{STANDALONE_RELAY_PORT}"
+STANDALONE_RELAY_OFFSET = 104  # the relay started on its own, beside the stack's: gateway port + this
 RESUME_FIRST_ID = 2_000_000_000  # task ids of mass_resume's synthetic events: int32, clear of real ids
 BENCH_ACTOR = contracts.Actor(0, "bench")
 BENCH_SOURCE = "/taskwire/bench"
@@ -48,6 +47,8 @@ class Bench:
     def __init__(self, profile: Profile, log: Callable[[str], None], quick: bool = False):
         self.profile, self.log, self.quick = profile, log, quick
         self.gateway = profile.gateway_url
+        self.standalone_relay_port = profile.gateway_port + STANDALONE_RELAY_OFFSET
+        self.standalone_relay = f"http://127.0.0.1:{self.standalone_relay_port}"
         self.stack = StackRunner(profile, quiet=True)
         self.seeded = seed.Seeded({})
         self.tokens: dict[str, str] = {}
@@ -141,7 +142,7 @@ class Bench:
         try:
             worker = procfs.first_child(relay.pid)
             before = resident_kib(worker)
-            pool.open([ws_url(STANDALONE_RELAY, token=self.tokens["admin"])] * count,
+            pool.open([ws_url(self.standalone_relay, token=self.tokens["admin"])] * count,
                       log=self.log)
             time.sleep(2.0)  # let the relay settle its buffers before reading its memory
             after = resident_kib(worker)
@@ -173,12 +174,12 @@ class Bench:
         env = {**self.stack.process_env("ws_relay"), "WEB_CONCURRENCY": "1", "WORKER_CONNECTIONS": "19000"}
         relay = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:taskwire_common.gunicorn_conf",
-             "--bind", f"127.0.0.1:{STANDALONE_RELAY_PORT}", "ws_relay.wsgi:app"],
+             "--bind", f"127.0.0.1:{self.standalone_relay_port}", "ws_relay.wsgi:app"],
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         def healthy() -> bool:
             try:
-                return requests.get(f"{STANDALONE_RELAY}/healthz", timeout=2).status_code == 200
+                return requests.get(f"{self.standalone_relay}/healthz", timeout=2).status_code == 200
             except requests.RequestException:
                 return False
         if not poll(healthy, 30, interval=0.2):
@@ -193,8 +194,8 @@ class Bench:
         run = resume.Run(f"resume-{uuid.uuid4().hex[:6]}", RESUME_FIRST_ID, 1000)
         relay = self.start_standalone_relay()
         try:
-            steps = resume.MassResume(STANDALONE_RELAY, ws_url(STANDALONE_RELAY, token=self.tokens["admin"]), run,
-                                      self.publish_task_events, self.log)
+            steps = resume.MassResume(self.standalone_relay, ws_url(self.standalone_relay, token=self.tokens["admin"]),
+                                      run, self.publish_task_events, self.log)
             cursors = steps.note_cursors(count)
             steps.publish_while_away()
             figures = steps.resume_at_once(cursors, procfs.first_child(relay.pid))
