@@ -145,6 +145,10 @@ class ChangeWithEvents:
                 ) -> Sequence[Row[Any]]:
         """Run it; returns the rows the change returned. On an autocommit connection the statement
         commits by itself, on a session's connection with the session's transaction."""
+        return connection.execute(self.statement, self.parameters(events, values)).all()
+
+    def parameters(self, events: Sequence[Event], values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The statement's parameters: the change's `values` and the events, each where its slot puts it."""
         if len(events) != len(self.slots):
             raise ValueError(f"{len(events)} events for {len(self.slots)} slots")
         params = dict(values or {})
@@ -158,7 +162,7 @@ class ChangeWithEvents:
                            f"outbox_group_{group}_routing_keys": [events[n]["type"] for n in numbers]})
             for index, name in enumerate(match):
                 params[f"outbox_group_{group}_match_{index}"] = [self.slots[n].row[name] for n in numbers]
-        return connection.execute(self.statement, params).all()
+        return params
 
 
 def write_with_events(connection: Connection, change: Change, events: Sequence[PendingEvent | Event] = ()

@@ -44,9 +44,7 @@ def fetch_rows_page(statement: AnySelect, page: int, page_size: int, few_rows: b
     count: one query, one plan. Over many rows a window count would visit every one of
     them, so there a separate COUNT runs, and only when the page is full.
     """
-    window = func.count().over().label(TOTAL)
-    query = (statement.add_columns(window) if few_rows else statement)
-    query = query.limit(page_size).offset((page - 1) * page_size)
+    query = page_statement(statement, page, page_size, few_rows)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         rows = [dict(row) for row in connection.execute(query).mappings()]
         if few_rows and rows:
@@ -57,6 +55,12 @@ def fetch_rows_page(statement: AnySelect, page: int, page_size: int, few_rows: b
         if len(rows) < page_size and (rows or page == 1):
             return rows, (page - 1) * page_size + len(rows)
         return rows, count_rows(connection, statement)
+
+
+def page_statement(statement: AnySelect, page: int, page_size: int, few_rows: bool) -> AnySelect:
+    """The page's query: with the window count `_total_rows` on each row when the rows are few."""
+    query = statement.add_columns(func.count().over().label(TOTAL)) if few_rows else statement
+    return query.limit(page_size).offset((page - 1) * page_size)
 
 
 def count_rows(executor: Connection | scoped_session[Session], statement: AnySelect) -> int:
