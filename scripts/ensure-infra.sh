@@ -76,6 +76,24 @@ psql_admin() {
     fi
 }
 
+# Each stack's web workers pool up to 20 connections apiece, and several stacks run at once (dev, test, the
+# bench's with its ceiling, chaos): PostgreSQL's default of 100 for the whole machine ran out
+# ("remaining connection slots are reserved"). Raising it takes a restart, once.
+PG_MAX_CONNECTIONS=300
+
+ensure_connection_limit() {
+    local current version
+    current=$(psql_admin -c "SHOW max_connections")
+    [ "$current" -ge "$PG_MAX_CONNECTIONS" ] && return 0
+    is_root || { say "PostgreSQL allows $current connections; several stacks at once need $PG_MAX_CONNECTIONS"; return 0; }
+    version=$(ls /etc/postgresql | sort -V | tail -n1)
+    say "raising PostgreSQL's max_connections from $current to $PG_MAX_CONNECTIONS (a restart)"
+    psql_admin -c "ALTER SYSTEM SET max_connections = $PG_MAX_CONNECTIONS"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main restart
+    for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 -p 5432 && return 0; sleep 0.5; done
+    die "PostgreSQL did not come back after the restart"
+}
+
 ensure_databases() {
     local existing db
     if [ -z "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$PG_ROLE'")" ]; then
@@ -106,6 +124,7 @@ ensure_vhosts() {
 
 install_missing
 start_postgres
+ensure_connection_limit
 start_rabbitmq
 ensure_databases
 ensure_vhosts
