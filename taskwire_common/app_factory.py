@@ -16,7 +16,7 @@ from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkExtension, 
 from .auth import Authenticator, Principal, PublicKeys, TokenVerifier
 from .blueprint import SECURITY_SCHEMES
 from .conditional import PreconditionFailed, precondition_failed_response
-from .db import check_database, db, release_sessions_safely, sqlalchemy_url
+from .db import check_database, db, init_reads, release_sessions_safely, sqlalchemy_url
 from .errors import ProblemApi, problem_response
 from .health import HealthCheck, register_health
 from .jwks import RemoteKeySet, fetch_from_url, read_from_file
@@ -100,6 +100,7 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
                                        "pool_pre_ping": True, "connect_args": {"connect_timeout": 5}},
         )
         db.init_app(app)
+        init_reads(app, settings.database_url, settings.db_pool_size)
         release_sessions_safely(app)
         Migrate(app, db, directory=parts.migrations_dir or "migrations")
         checks["database"] = check_database

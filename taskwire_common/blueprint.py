@@ -24,8 +24,11 @@ ETAG = {"description": "The resource's version as a strong entity tag (`\"3\"`)"
 LOCATION = {"description": "The created resource's path", "schema": {"type": "string"}}
 # The headers of every paginated list (taskwire_common/pagination.py).
 PAGE_HEADERS = {
-    "X-Total-Count": {"description": "How many items match the filters, over all pages",
+    "X-Total-Count": {"description": "How many items match the filters, over all pages: exact up to 1,000, "
+                                     "PostgreSQL's estimate past that (then X-Total-Count-Estimated is sent)",
                       "schema": {"type": "integer"}},
+    "X-Total-Count-Estimated": {"description": "`true` when X-Total-Count is an estimate (past 1,000)",
+                                "schema": {"type": "string", "enum": ["true"]}},
     "Link": {"description": "The neighbouring pages (RFC 8288): rel first, prev, next, last",
              "schema": {"type": "string"}},
 }

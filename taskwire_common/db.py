@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 
@@ -20,6 +21,8 @@ NAMING_CONVENTION = {
 }
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+READS = "taskwire.reads"  # app.extensions: the engine of read_only()
 
 
 class Base(DeclarativeBase):
@@ -74,3 +77,35 @@ def check_database() -> tuple[bool, str]:
     except Exception as exc:  # any failure here means "unhealthy", and the reason is reported
         db.session.rollback()
         return False, f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def init_reads(app: Flask, database_url: str, pool_size: int) -> None:
+    """A second pool, of autocommit connections, for the hot read-only queries (see read_only).
+
+    Its connections are put in autocommit once, when made, where switching a pooled connection of
+    the session's engine there and back cost two calls per request; and a checkout pings nothing.
+    Like the session's pool it opens connections only as concurrency needs them.
+    """
+    app.extensions[READS] = create_engine(sqlalchemy_url(database_url), isolation_level="AUTOCOMMIT",
+                                          pool_size=pool_size, max_overflow=4, pool_pre_ping=False,
+                                          connect_args={"connect_timeout": 5})
+
+
+def read_only(work: Callable[[Connection], T]) -> T:
+    """Run `work`, which only reads, on an autocommit connection of the read pool.
+
+    No `SELECT 1` is sent before each use (the session's pool pings on every checkout, about 13 % of a
+    list request's CPU). Instead, a read that finds its pooled connection dead (PostgreSQL restarted)
+    runs again once on a new one: reading twice is harmless, and the failure has already made the
+    pool discard every connection older than it.
+    """
+    engine: Engine = current_app.extensions[READS]
+    try:
+        with engine.connect() as connection:
+            return work(connection)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.info("a pooled read connection was dead (PostgreSQL restarted?); reading again on a new one")
+    with engine.connect() as connection:
+        return work(connection)

@@ -10,9 +10,11 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.orm import scoped_session
 
-from .db import db
+from .db import db, read_only
 
 MAX_PAGE_SIZE = 100
+# X-Total-Count is exact up to here; past it, an estimate (count_rows).
+EXACT_COUNT_LIMIT = 1000
 TOTAL = "_total_rows"  # the window count's column in fetch_rows_page
 
 T = TypeVar("T")
@@ -39,13 +41,15 @@ def fetch_rows_page(statement: AnySelect, page: int, page_size: int, few_rows: b
                     ) -> tuple[list[dict[str, Any]], int]:
     """One page of a Core select as plain dicts, and the total, for hot read-only lists.
 
-    On an autocommit connection: no transaction to open, no ROLLBACK to send. When the
+    On an autocommit connection of the read pool (db.read_only): no transaction to open, no ROLLBACK
+    to send, no ping. When the
     caller knows the rows are few (one user's tasks), the total rides along as a window
     count: one query, one plan. Over many rows a window count would visit every one of
     them, so there a separate COUNT runs, and only when the page is full.
     """
     query = page_statement(statement, page, page_size, few_rows)
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+
+    def read(connection: Connection) -> tuple[list[dict[str, Any]], int]:
         rows = [dict(row) for row in connection.execute(query).mappings()]
         if few_rows and rows:
             total = rows[0][TOTAL]
@@ -55,6 +59,7 @@ def fetch_rows_page(statement: AnySelect, page: int, page_size: int, few_rows: b
         if len(rows) < page_size and (rows or page == 1):
             return rows, (page - 1) * page_size + len(rows)
         return rows, count_rows(connection, statement)
+    return read_only(read)
 
 
 def page_statement(statement: AnySelect, page: int, page_size: int, few_rows: bool) -> AnySelect:
@@ -64,7 +69,34 @@ def page_statement(statement: AnySelect, page: int, page_size: int, few_rows: bo
 
 
 def count_rows(executor: Connection | scoped_session[Session], statement: AnySelect) -> int:
-    return executor.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
+    """How many rows the select matches: exact up to EXACT_COUNT_LIMIT, PostgreSQL's estimate past it.
+
+    An exact count visits every matching row: 13.6 ms of PostgreSQL's CPU for each page of an admin's
+    list over 100,000 tasks, ten times the page itself. Counting stops one row past the limit instead,
+    and a larger total is the planner's row estimate for the same query (one EXPLAIN, no rows read),
+    never below the limit + 1 it has seen. X-Total-Count-Estimated says which (docs/api.md).
+    """
+    counted: int = executor.execute(capped_count(statement)).scalar_one()
+    if counted <= EXACT_COUNT_LIMIT:
+        return counted
+    return EstimatedTotal(max(EXACT_COUNT_LIMIT + 1, planner_rows(executor, statement.order_by(None))))
+
+
+def capped_count(statement: AnySelect) -> AnySelect:
+    """SELECT count(*) of the select's rows, stopping one past EXACT_COUNT_LIMIT."""
+    return select(func.count()).select_from(statement.order_by(None).limit(EXACT_COUNT_LIMIT + 1).subquery())
+
+
+class EstimatedTotal(int):
+    """A total past EXACT_COUNT_LIMIT: the planner's estimate, not a count."""
+
+
+def planner_rows(executor: Connection | scoped_session[Session], statement: AnySelect) -> int:
+    """PostgreSQL's estimate of the rows a select returns, from its plan (EXPLAIN runs nothing)."""
+    connection = executor.connection() if isinstance(executor, scoped_session) else executor
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    plan = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar_one()
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def pagination_headers(total: int, page: int, page_size: int) -> dict[str, str]:
@@ -80,7 +112,9 @@ def pagination_headers(total: int, page: int, page_size: int) -> dict[str, str]:
     def url(number: int) -> str:
         return base + "?" + urlencode({**query, "page": number, "page_size": page_size}, doseq=True)
 
+    estimated = {"X-Total-Count-Estimated": "true"} if isinstance(total, EstimatedTotal) else {}
     return {
         "X-Total-Count": str(total),
+        **estimated,
         "Link": ", ".join(f'<{url(number)}>; rel="{rel}"' for rel, number in links.items()),
     }

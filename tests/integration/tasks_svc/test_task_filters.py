@@ -1,6 +1,8 @@
 """Task list filters, alone and combined, ordering and pagination; every bad value a 400 naming it."""
+import psycopg2
 import pytest
 
+from tests.integration.support import TASKS_DATABASE_URL
 from tests.support import bearer
 
 TASKS = [  # title, description, priority, status, due_date, assignee
@@ -112,3 +114,41 @@ def test_a_users_pages_carry_the_same_total(tasks_client, seeded, page, titles_e
     response = tasks_client.get(f"/api/tasks/?page_size=2&page={page}", headers=bearer(seeded["ann"]))
     assert [t["title"] for t in response.json] == titles_expected
     assert response.headers["X-Total-Count"] == total
+
+
+def test_a_total_up_to_the_limit_is_exact_and_says_so_by_no_header(tasks_client, seeded):
+    response = tasks_client.get("/api/tasks/?page_size=2", headers=bearer(seeded["root"]))
+    assert response.headers["X-Total-Count"] == "6" and "X-Total-Count-Estimated" not in response.headers
+
+
+def test_a_total_past_the_limit_is_the_planners_estimate(tasks_client, tasks_db, seeded, monkeypatch):
+    from taskwire_common import pagination
+    admin = bearer(seeded["root"])
+    for number in range(60):
+        assert tasks_client.post("/api/tasks/", headers=admin, json={"title": f"Bulk {number}"}).status_code == 201
+    with psycopg2.connect(TASKS_DATABASE_URL) as connection, connection.cursor() as cursor:
+        cursor.execute("ANALYZE tasks")  # what autovacuum does for a real table: the planner's statistics
+    monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 10)
+    response = tasks_client.get("/api/tasks/?page_size=5&ordering=id", headers=admin)
+    assert response.status_code == 200 and len(response.json) == 5
+    assert response.headers["X-Total-Count-Estimated"] == "true"
+    estimate = int(response.headers["X-Total-Count"])
+    assert 11 <= estimate and abs(estimate - 66) <= 7, estimate  # ANALYZE read every row of so small a table
+    assert f'page={-(-estimate // 5)}>; rel="last"' in response.headers["Link"]
+    filtered = tasks_client.get("/api/tasks/?page_size=5&q=Bulk", headers=admin)  # the planner guesses at ILIKE
+    assert filtered.headers["X-Total-Count-Estimated"] == "true" and int(filtered.headers["X-Total-Count"]) >= 11
+    few = tasks_client.get("/api/tasks/?page_size=5&status=in_progress", headers=admin)
+    assert few.headers["X-Total-Count"] == "1" and "X-Total-Count-Estimated" not in few.headers
+
+
+def test_a_list_survives_its_pooled_connections_being_killed(tasks_client, seeded):
+    """The read pool pings nothing: a read that meets a dead connection reads again on a new one."""
+    assert titles(tasks_client, seeded["root"], "status=todo&ordering=id") == [
+        "Write report", "Plan sprint", "Update docs"]
+    with psycopg2.connect(TASKS_DATABASE_URL) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        assert cursor.rowcount >= 1  # at least the read pool's connection
+    assert titles(tasks_client, seeded["root"], "status=todo&ordering=id") == [
+        "Write report", "Plan sprint", "Update docs"]
+    assert titles(tasks_client, seeded["ann"], "status=todo") == ["Write report"]
