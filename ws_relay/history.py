@@ -40,7 +40,7 @@ class Cursor:
 
 @dataclass(frozen=True)
 class Entry:
-    """One message of the stream as the relay keeps it: the frame clients get, and who may get it.
+    """One message of the stream as the relay keeps it: the frame clients get, framed once, and who may get it.
 
     Entries no client is shown (the relay's own marks, events a client never sees) have no
     audience and no frame; they still move cursors forward.
@@ -48,7 +48,7 @@ class Entry:
 
     cursor: Cursor
     audience: Audience | None = None
-    frame: str | None = None
+    frame: bytes | None = None  # the WebSocket frame, as written to every socket (ws_relay/wire.py)
     event_id: str | None = None  # of an event clients are shown
 
     @property

@@ -1,8 +1,12 @@
 """The open sockets of one relay process, indexed by user; the feed's recent history; the fan-out between them.
 
-Every socket has a bounded list of messages waiting to be sent. Offering a message never
-blocks the fan-out: a socket whose list is full belongs to a client that stopped reading,
-and it is closed (1013) instead of growing the relay's memory.
+A message is framed once (ws_relay/wire.py) and the same bytes are offered to every socket
+allowed to see it. The fan-out writes them itself to a socket whose greenlet is waiting with
+nothing queued, as far as the kernel takes them at once: waking 10,000 greenlets to write one
+frame each cost more than the writes. What the kernel does not take at once waits in the
+socket's bounded list for its greenlet, which waits for the client. Offering never blocks the
+fan-out: a socket whose list is full belongs to a client that stopped reading, and it is closed
+(1013) instead of growing the relay's memory.
 
 A socket is live once it has been sent everything up to the history's tail: from then on the
 fan-out offers it each new entry it may see. Appending an entry, choosing its live recipients
@@ -20,10 +24,11 @@ from gevent.event import Event
 
 from taskwire_common import contracts
 from taskwire_common.auth import Principal
-from taskwire_common.metrics import WS_OPEN_SOCKETS, WS_SLOW_SOCKETS_DROPPED
-from taskwire_common.socket_messages import cursor_message, encode_message
+from taskwire_common.metrics import WS_MESSAGES_SENT, WS_OPEN_SOCKETS, WS_SLOW_SOCKETS_DROPPED
+from taskwire_common.socket_messages import cursor_message
 
 from .history import Cursor, Entry, History
+from .wire import message_frame
 
 log = logging.getLogger(__name__)
 
@@ -45,29 +50,45 @@ class Connection:
     principal: Principal
     wants_task_events: bool
     queue_size: int
-    pending: list[str] = field(default_factory=list, init=False)  # oldest first
+    # Frames waiting for the socket's greenlet, oldest first; the first may be the rest of one partly written.
+    pending: list[bytes] = field(default_factory=list, init=False)
     wakeup: Event = field(default_factory=Event, init=False)  # set when pending or close_code changed
     close_code: int | None = None
     close_reason: str = ""
     live: bool = field(default=False, init=False)  # offered new entries by the fan-out
     position: int = field(default=-1, init=False)  # once live: the offset of the last entry offered (or joined at)
+    # Set only while the socket's greenlet waits: a write that never waits (InlineReader.send_now), which
+    # `offer` may use then, as no write of the greenlet's is under way to interleave with.
+    write_now: Callable[[bytes], int] | None = field(default=None, init=False)
 
-    def offer(self, message: str) -> None:
+    def offer(self, frame: bytes) -> bool:
+        """Send a frame (wire.text_frame): written at once when nothing waits before it and the kernel takes it
+        all (True), else queued, the rest of it, for the socket's greenlet."""
         if self.close_code is not None:
-            return
+            return False
+        if self.write_now is not None and not self.pending:
+            try:
+                written = self.write_now(frame)
+            except OSError:
+                written = 0  # the client is gone: the greenlet learns it writing the frame, and ends the socket
+            if written == len(frame):
+                return True
+            frame = frame[written:]
         if len(self.pending) >= self.queue_size:
             log.warning("dropping the socket of user %s: it stopped reading", self.principal.user_id)
             WS_SLOW_SOCKETS_DROPPED.labels("queue_full").inc()
-            return self.close(TRY_AGAIN_LATER, "Too slow: messages were not read")
-        self.pending.append(message)
+            self.close(TRY_AGAIN_LATER, "Too slow: messages were not read")
+            return False
+        self.pending.append(frame)
         self.wakeup.set()
+        return False
 
     def sees(self, entry: Entry) -> bool:
         principal = self.principal
         return entry.audience is not None and entry.audience.includes(
             principal.user_id, principal.is_admin, self.wants_task_events)
 
-    def take_pending(self, limit: int) -> list[str]:
+    def take_pending(self, limit: int) -> list[bytes]:
         """The oldest messages waiting, up to `limit`, taken off the list."""
         taken, self.pending = self.pending[:limit], self.pending[limit:]
         return taken
@@ -123,12 +144,15 @@ class Hub:
                           if c.live and (c.wants_task_events or not audience.is_task_event)}
             if audience.all_admins:
                 recipients |= self._admins
+            written = 0
             for connection in recipients:  # under the lock: a checkpoint never overtakes an entry
-                connection.offer(entry.frame)
+                written += connection.offer(entry.frame)
                 connection.position = entry.offset
+        if written:
+            WS_MESSAGES_SENT.inc(written)  # those the sockets' greenlets send are counted as they send them
         return len(recipients)
 
-    def join_at_tail(self, connection: Connection, greeting: Callable[[Cursor], list[str]]) -> Cursor | None:
+    def join_at_tail(self, connection: Connection, greeting: Callable[[Cursor], list[bytes]]) -> Cursor | None:
         """Make the socket live at the tail, its next messages greeting(tail); None (not joined) before the history
         is ready."""
         with self._lock:
@@ -158,7 +182,7 @@ class Hub:
             tail = self.history.tail
             if not connection.live or tail is None or tail.offset - connection.position < behind:
                 return None
-            connection.offer(encode_message(cursor_message(str(tail))))
+            connection.offer(message_frame(cursor_message(str(tail))))
             connection.position = tail.offset
             return tail
 

@@ -48,7 +48,7 @@ class Replay:
             if first is None or cursor.offset >= first:
                 raise CursorGone(f"cursor {cursor} names no entry of this feed")
 
-    def step(self, limit: int) -> list[str]:
+    def step(self, limit: int) -> list[bytes]:
         """The next frames to send (at most `limit` from the history, at most a stream batch from the stream);
         [] once the socket is live. Raises CursorGone."""
         while True:

@@ -13,7 +13,7 @@ from simple_websocket import ConnectionClosed, Server
 from wsproto.utilities import LocalProtocolError
 
 from taskwire_common.metrics import WS_MESSAGES_SENT, WS_REPLAYS, WS_SLOW_SOCKETS_DROPPED
-from taskwire_common.socket_messages import encode_message, hello_message, resync_message
+from taskwire_common.socket_messages import hello_message, resync_message
 
 from .config import RelaySettings
 from .handshake import CannotAuthenticate, authenticate_handshake, origin_allowed
@@ -21,7 +21,7 @@ from .history import Cursor
 from .hub import FORBIDDEN_ORIGIN, PING_TIMEOUT, TRY_AGAIN_LATER, UNAUTHORIZED, Connection, Hub
 from .replay import CursorGone, Replay
 from .stream import StreamReader
-from .wire import InlineReader
+from .wire import InlineReader, message_frame
 
 log = logging.getLogger(__name__)
 
@@ -107,16 +107,16 @@ def greet(hub: Hub, connection: Connection, since: str | None, settings: RelaySe
         except CursorGone as gone:
             log.info("user %s resumes from a cursor this feed cannot serve: %s", user, gone)
         else:
-            connection.offer(encode_message(hello_message(str(cursor), user)))
+            connection.offer(message_frame(hello_message(str(cursor), user)))
             WS_REPLAYS.labels("stream" if replay.from_stream else "memory").inc()
             return replay
     elif cursor is None and since is not None:
         log.info("user %s resumes from a malformed cursor", user)
 
-    def greeting(tail: Cursor) -> list[str]:
-        frames = [encode_message(hello_message(str(tail), user))]
+    def greeting(tail: Cursor) -> list[bytes]:
+        frames = [message_frame(hello_message(str(tail), user))]
         if since is not None:
-            frames.append(encode_message(resync_message(str(tail))))
+            frames.append(message_frame(resync_message(str(tail))))
             WS_REPLAYS.labels("resync_required").inc()
         return frames
 
@@ -143,6 +143,7 @@ class SocketLoop:
         try:
             self.serve()
         finally:
+            self.connection.write_now = None
             self.readable.close()
 
     def serve(self) -> None:
@@ -152,8 +153,11 @@ class SocketLoop:
             if seconds_left <= 0:
                 return connection.close(UNAUTHORIZED, "Token expired")
             if self.replay is None:
-                # Whatever else needs this greenlet wakes it: a message, a close, the client writing or leaving.
+                # Whatever else needs this greenlet wakes it: a message the fan-out could not write at once, a
+                # close, the client writing or leaving. Meanwhile the fan-out writes for it (Connection.offer).
+                connection.write_now = self.reader.send_now
                 connection.wakeup.wait(min(seconds_left, max(0.0, self.next_ping - time.monotonic())))
+                connection.write_now = None
                 connection.wakeup.clear()
             else:
                 gevent.sleep(0)  # replaying: let the other sockets (and the client's reads) have their turn
@@ -162,7 +166,7 @@ class SocketLoop:
             sent = False
             # A few at a time, in one write: at most queue_size messages wait besides those being sent.
             while self.open and (batch := connection.take_pending(SEND_BATCH)):
-                self.guarded(lambda: self.reader.send_texts(batch))
+                self.guarded(lambda: self.reader.send_frames(batch))
                 WS_MESSAGES_SENT.inc(len(batch))
                 sent = True
             if self.replay is not None and self.open:
@@ -181,7 +185,7 @@ class SocketLoop:
             hub = self.replay.hub
             self.end_replay()
             WS_REPLAYS.labels("resync_required").inc()
-            if hub.join_at_tail(connection, lambda tail: [encode_message(resync_message(str(tail)))]) is None:
+            if hub.join_at_tail(connection, lambda tail: [message_frame(resync_message(str(tail)))]) is None:
                 connection.close(TRY_AGAIN_LATER, "The event feed is starting; try again shortly")
             return
         except (pika.exceptions.AMQPError, OSError) as error:

@@ -22,6 +22,7 @@ from taskwire_common.messaging import MARK_TYPE, connection_parameters
 
 from .history import Cursor, Entry
 from .routing import audience_of, client_message, shown_event
+from .wire import text_frame
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def entry_of(offset: int, properties: BasicProperties, body: bytes) -> Entry:
         shown = shown_event(checked_envelope(parse_event(body)))
         if shown is None:
             return Entry(cursor)
-        return Entry(cursor, audience_of(shown), client_message(shown, str(cursor)), shown.id)
+        return Entry(cursor, audience_of(shown), text_frame(client_message(shown, str(cursor))), shown.id)
     except (MalformedEvent, KeyError, TypeError, AttributeError, ValueError) as error:
         log.error("the feed holds a malformed event at offset %s (%s): %r", offset, error, body[:200])
         return Entry(cursor)

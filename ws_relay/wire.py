@@ -1,7 +1,8 @@
-"""Where the relay reaches into simple-websocket: one greenlet per socket reads and writes it, no reader thread.
+"""Where the relay reaches into simple-websocket and wsproto: frames made once, written without a reader thread.
 
 simple-websocket reads a socket only in a thread of its own and writes each message with its own
-`send`; the relay's SocketLoop (sockets.py) does both itself, through these.
+`send`, which frames it again for every socket; the relay's SocketLoop (sockets.py) reads and
+writes itself, through these, and a message is framed once (`text_frame`) for all its sockets.
 """
 from __future__ import annotations
 
@@ -9,7 +10,25 @@ import socket
 from typing import Protocol, cast
 
 from simple_websocket import ConnectionClosed, Server
-from wsproto.events import Ping, TextMessage
+from wsproto.events import Ping
+from wsproto.frame_protocol import FrameProtocol
+
+from taskwire_common.socket_messages import ClientMessage, encode_message
+
+# A server's frames are not masked and the relay compresses none (the gateway declines permessage-deflate; an
+# uncompressed message is valid on a socket that negotiated it, RFC 7692 section 6), so the bytes of a text
+# message are the same on every socket. wsproto frames them; the framing keeps no state between whole messages.
+_SERVER_FRAMES = FrameProtocol(client=False, extensions=[])
+
+
+def text_frame(message: str) -> bytes:
+    """The WebSocket frame of a text message as the relay sends it, on any socket: built once, written to many."""
+    return bytes(_SERVER_FRAMES.send_data(message, fin=True))
+
+
+def message_frame(message: ClientMessage) -> bytes:
+    """The frame of one of the relay's messages (taskwire_common/socket_messages.py)."""
+    return text_frame(encode_message(message))
 
 
 class DormantReader:
@@ -76,9 +95,20 @@ class InlineReader:
         self.ws.pong_received = False
         self.sock.sendall(self.ws.ws.send(Ping()))
 
-    def send_texts(self, messages: list[str]) -> None:
-        """Send text messages in one write. (simple-websocket's `send` writes each on its own, and with `send`,
-        which may write part of a frame when the kernel's buffer is nearly full: `sendall` writes it all.)"""
+    def send_frames(self, frames: list[bytes]) -> None:
+        """Send frames (`text_frame`) in one write, waiting for the client as long as it takes. (simple-websocket's
+        `send` writes each message on its own, and with `send`, which may write part of a frame when the kernel's
+        buffer is nearly full: `sendall` writes it all.)"""
         if not self.ws.connected:
             raise ConnectionClosed()
-        self.sock.sendall(b"".join(self.ws.ws.send(TextMessage(data=message)) for message in messages))
+        self.sock.sendall(b"".join(frames))
+
+    def send_now(self, frame: bytes) -> int:
+        """Write what the kernel takes of a frame at once, never waiting: how many bytes that was (0 when its buffer
+        is full). gevent's `send` takes a `timeout`; 0.0 makes it raise rather than wait (gevent 26.9)."""
+        if not self.ws.connected:
+            return 0
+        try:
+            return self.sock.send(frame, 0, timeout=0.0)  # type: ignore[call-arg]
+        except BlockingIOError:
+            return 0

@@ -15,7 +15,7 @@ from ws_relay.hub import SERVICE_RESTART, Connection, Hub
 from ws_relay.replay import CursorGone, Replay
 from ws_relay.stream import StreamReader
 
-from ..unit.test_ws_routing import principal, received
+from ..unit.test_ws_routing import principal, read_frame, received
 
 ADMIN = contracts.Actor(1, "admin")
 # Small segments, so that retention removes something after a few hundred kilobytes.
@@ -82,7 +82,7 @@ def replayed(hub, cursor, amqp_url, user_id=2):
     frames = []
     try:
         while batch := replay.step(100):
-            frames.extend(json.loads(frame) for frame in batch)
+            frames.extend(read_frame(frame) for frame in batch)
     finally:
         replay.close()
     return frames, connection

@@ -14,7 +14,7 @@ from ws_relay.hub import Connection, Hub
 from ws_relay.replay import CursorGone, Replay
 from ws_relay.stream import entry_of
 
-from .test_ws_routing import Properties, principal, received
+from .test_ws_routing import Properties, principal, read_frame, received
 
 
 def event_entry(offset, assignee=2, user=None):
@@ -68,7 +68,7 @@ def replay_all(replay, limit=10):
     frames = []
     while batch := replay.step(limit):
         frames.extend(batch)
-    return [json.loads(frame) for frame in frames]
+    return [read_frame(frame) for frame in frames]
 
 
 def resume(hub, stream, cursor, user_id=2, role="user", tasks=True):
@@ -113,7 +113,7 @@ def test_a_resumed_socket_gets_what_its_user_may_see_in_order_then_goes_live_wit
 def test_the_seam_holds_when_entries_arrive_between_replay_steps():
     hub = hub_with([mark(0), *[event_entry(offset) for offset in range(1, 25)]])
     connection, replay = resume(hub, FakeStream([]), mark(0).cursor)
-    seen = [json.loads(frame) for frame in replay.step(10)]
+    seen = [read_frame(frame) for frame in replay.step(10)]
     hub.publish(event_entry(25))  # published while the socket is still replaying: it must come once, by replay
     seen += replay_all(replay)
     hub.publish(event_entry(26))

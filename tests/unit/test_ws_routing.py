@@ -2,6 +2,8 @@
 import json
 import time
 
+from wsproto.frame_protocol import FrameProtocol, Opcode
+
 from taskwire_common.auth import Principal
 from taskwire_common.contracts import (
     Actor,
@@ -43,8 +45,17 @@ def notification_event(user):
     return notification_created({"id": 3, "user": user, "message": "hi"})
 
 
+def read_frame(frame):
+    """The message in one whole text frame, read as a client reads it (wsproto's client side)."""
+    protocol = FrameProtocol(client=True, extensions=[])
+    protocol.receive_bytes(frame)
+    [read] = protocol.received_frames()
+    assert read.opcode is Opcode.TEXT and read.message_finished
+    return json.loads(read.payload)
+
+
 def received(connection):
-    return [json.loads(message) for message in connection.take_pending(len(connection.pending))]
+    return [read_frame(frame) for frame in connection.take_pending(len(connection.pending))]
 
 
 class Properties:

@@ -12,7 +12,7 @@ from wsproto.events import AcceptConnection, CloseConnection, Ping, Pong, Reques
 from taskwire_common.auth import Principal
 from ws_relay.hub import PING_TIMEOUT, UNAUTHORIZED, Connection
 from ws_relay.sockets import SocketLoop
-from ws_relay.wire import DormantReader
+from ws_relay.wire import DormantReader, text_frame
 
 
 class Client:
@@ -83,7 +83,7 @@ def test_queued_messages_are_sent_and_what_the_client_sends_is_answered_or_dropp
     client.send(TextMessage(data="hello relay"))
     client.send(Ping(payload=b"are you there"))
     assert client.wait_for(Pong).payload == b"are you there"
-    connection.offer('{"type":"task_update"}')
+    connection.offer(text_frame('{"type":"task_update"}'))
     assert client.wait_for(TextMessage).data == '{"type":"task_update"}'
     assert ws.input_buffer == [] and not loop.dead
     loop.kill()
