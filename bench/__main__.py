@@ -15,12 +15,12 @@ from pathlib import Path  # noqa: E402
 
 from stack.config import load_profile  # noqa: E402
 
-from .report import markdown_table, met  # noqa: E402
+from .report import markdown_table, met, regressions  # noqa: E402
 from .scenarios import Bench  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results")
-ORDER = ["start_time", "list_tasks", "create_tasks", "event_latency", "sockets_and_fanout", "mass_resume",
-         "consumer_drain"]
+ORDER = ["start_time", "list_tasks", "list_tasks_admin", "create_tasks", "list_notifications", "event_latency",
+         "sockets_and_fanout", "mass_resume", "consumer_drain"]
 
 
 def log(message: str) -> None:
@@ -75,9 +75,13 @@ def main() -> int:
             log(f"   done in {time.monotonic() - started:.0f} s: "
                 f"{json.dumps({k: v for k, v in results['scenarios'][name].items() if k != 'runs'})}")
     finally:
+        bench.stop_ceiling()
         bench.stack.stop()  # the bench profile's ports free for the next run
     write(results)
-    return 0
+    failures = regressions(results)
+    for failure in failures:
+        log(f"bench: REGRESSION: {failure}")
+    return 1 if failures else 0
 
 
 def write(results: dict) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg2
 import requests
 
-from harness import amqp, procfs, seed, wrk
+from harness import amqp, procfs, seed
 from harness.stack_runner import StackRunner
 from harness.wait import poll, wait_until
 from harness.ws import SocketPool, ws_url
@@ -23,6 +23,7 @@ from stack.config import REPO, Profile
 from taskwire_common import contracts
 
 from . import resume
+from .http_scenarios import HttpScenarios
 
 STANDALONE_RELAY_OFFSET = 104  # the relay started on its own, beside the stack's: gateway port + this
 RESUME_FIRST_ID = 2_000_000_000  # task ids of mass_resume's synthetic events: int32, clear of real ids
@@ -41,8 +42,12 @@ def summary_ms(seconds: list[float]) -> dict[str, Any]:
             "max_ms": round(max(ms), 2)}
 
 
-class Bench:
-    """The scenarios against a seeded stack of the bench profile; `prepare` seeds and signs in first."""
+class Bench(HttpScenarios):
+    """The scenarios against a seeded stack of the bench profile; `prepare` seeds and signs in first.
+
+    The HTTP scenarios (list_tasks, list_tasks_admin, create_tasks, list_notifications) are in
+    bench/http_scenarios.py.
+    """
 
     def __init__(self, profile: Profile, log: Callable[[str], None], quick: bool = False):
         self.profile, self.log, self.quick = profile, log, quick
@@ -58,8 +63,6 @@ class Bench:
         self.tokens["admin"] = seed.sign_in(self.gateway, seed.ADMIN)
         # lists: ~100 seeded tasks, a third of them todo
         self.tokens["user"] = seed.sign_in(self.gateway, seed.user_name(7))
-        # creates: keeps the lister's list as seeded
-        self.tokens["writer"] = seed.sign_in(self.gateway, seed.user_name(999))
 
     # -- scenarios -------------------------------------------------------------------------------
 
@@ -68,31 +71,6 @@ class Bench:
         self.stack.stop()
         seconds = self.stack.start()
         return {"seconds": round(seconds, 2)}
-
-    def list_tasks(self) -> dict[str, Any]:
-        url = f"{self.gateway}/api/tasks/?status=todo&ordering=-due_date&page_size=20"
-        peak, paced = self.peak_and_paced(url, self.tokens["user"])
-        return {"requests_per_s": peak["requests_per_s"], "paced_requests_per_s": paced["requests_per_s"],
-                "p50_ms": paced["p50_ms"], "p99_ms": paced["p99_ms"], "runs": {"peak": peak, "paced": paced}}
-
-    def create_tasks(self) -> dict[str, Any]:
-        body = json.dumps({"title": "Bench create", "priority": "high", "due_date": "2026-12-01"})
-        peak, paced = self.peak_and_paced(f"{self.gateway}/api/tasks/", self.tokens["writer"], "POST", body)
-        return {"requests_per_s": peak["requests_per_s"], "p99_ms_at_peak": peak["p99_ms"],
-                "paced_requests_per_s": paced["requests_per_s"], "p50_ms": paced["p50_ms"],
-                "p99_ms": paced["p99_ms"], "runs": {"peak": peak, "paced": paced}}
-
-    def peak_and_paced(self, url: str, token: str, method: str = "GET",
-                       body: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Throughput flat out, then latency at half that rate (a p99 at saturation is queueing)."""
-        runs, seconds = (1, 5) if self.quick else (3, 10)
-        self.log("  throughput (wrk -t2 -c32)")
-        peak = wrk.throughput(url, token, method=method, body=body, runs=runs, seconds=seconds, log=self.log)
-        rate = peak["requests_per_s"] / 2
-        self.log(f"  latency at half that rate ({rate:.0f} req/s)")
-        paced = wrk.paced_latency(url, token, rate, method=method, body=body, runs=runs, seconds=seconds,
-                                  log=self.log)
-        return peak, paced
 
     def event_latency(self) -> dict[str, Any]:
         """1,000 sockets through nginx; the admin creates tasks for users at 100/s; commit → socket, → stored."""

@@ -25,9 +25,11 @@ def parse(output: str) -> dict[str, Any]:
     percentiles = {}
     for percent, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.M):
         percentiles[f"p{percent}_ms"] = round(float(value) * UNITS[unit], 2)
+    requests = re.search(r"(\d+) requests in", output)
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     socket_errors = re.search(r"Socket errors:.*", output)
-    return {"requests_per_s": float(rate.group(1)), **percentiles,
+    return {"requests_per_s": float(rate.group(1)), "requests": int(requests.group(1)) if requests else 0,
+            **percentiles,
             "non_2xx": int(errors.group(1)) if errors else 0,
             "socket_errors": socket_errors.group(0) if socket_errors else ""}
 

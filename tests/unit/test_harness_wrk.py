@@ -18,8 +18,8 @@ Requests/sec:    900.12
 
 def test_rate_percentiles_in_milliseconds_and_errors_are_read_from_wrk_output():
     figures = wrk.parse(OUTPUT)
-    assert figures == {"requests_per_s": 900.12, "p50_ms": 0.85, "p75_ms": 1.2, "p90_ms": 2.5, "p99_ms": 1020.0,
-                       "non_2xx": 4, "socket_errors": ""}
+    assert figures == {"requests_per_s": 900.12, "requests": 9000, "p50_ms": 0.85, "p75_ms": 1.2, "p90_ms": 2.5,
+                       "p99_ms": 1020.0, "non_2xx": 4, "socket_errors": ""}
 
 
 def test_output_that_is_not_wrks_is_refused_by_name():
