@@ -39,12 +39,13 @@ SERVICE_RESTART = 1012  # RFC 6455: the feed's history was reset; reconnect (and
 PING_TIMEOUT = 1008  # policy violation: no pong to our last ping
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Connection:
     """One client socket: who it is, what it wants, and what waits to be sent to it.
 
     A list and an event rather than a queue.Queue: this is held once per socket, and a Queue
-    with its lock and three conditions costs ~3 KiB where these cost ~0.2 KiB.
+    with its lock and three conditions costs ~3 KiB where these cost ~0.2 KiB. Slots rather than
+    an instance dict: ~0.45 KiB less per socket.
     """
 
     principal: Principal
