@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from taskwire_common import contracts
 from taskwire_common.clock import app_clock
 from taskwire_common.db import db
-from taskwire_common.outbox import PendingEvent, write_with_events
+from taskwire_common.outbox import ChangeWithRowEvents, write_with_events
 
 from .models import Notification
 from .rules import UPDATED, Notice, updated_message
@@ -33,29 +33,30 @@ def notification_row(*, user: int, kind: str, message: str, task_id: int | None,
             "last_changed_at": last_changed_at, "request_id": request_id}
 
 
+def insert_notifications() -> Insert:
+    """INSERT … SELECT FROM unnest(one array per column) RETURNING the ids: the same statement for any
+    number of rows, so it is built and compiled once (VALUES with a tuple per row compiled anew per batch)."""
+    table = Notification.__table__.c
+    arrays = [sql_cast(bindparam(f"new_{name}", type_=ARRAY(Text)), ARRAY(table[name].type)) for name in NEW_COLUMNS]
+    new = func.unnest(*arrays).table_valued(*NEW_COLUMNS).render_derived(name="new")
+    return insert(Notification).from_select(list(NEW_COLUMNS), select(*new.c)).returning(
+        Notification.id, Notification.event_id, Notification.user)
+
+
+# One notification per user and event id: the pair names the row whose id goes into its event.
+NEW_NOTIFICATIONS = ChangeWithRowEvents(insert_notifications(), from_row={"data.notification.id": "id"},
+                                        match=("event_id", "user"))
+
+
 def write_new_notifications(rows: list[dict[str, Any]]) -> int:
     """Insert the rows and a `notification.created` for each, in one statement of this transaction."""
     if not rows:
         return 0
-    # One notification per user and event id: the pair names the row whose id goes into the event.
-    pending = [PendingEvent(contracts.notification_created(NotificationSchema().dump({**row, "id": None}),
-                                                           row["request_id"]),
-                            from_row={"data.notification.id": "id"},
-                            row={"event_id": row["event_id"], "user": row["user"]})
-               for row in rows]
-    write_with_events(db.session.connection(), insert_notifications(rows), pending)
+    events = [contracts.notification_created(NotificationSchema().dump({**row, "id": None}), row["request_id"])
+              for row in rows]
+    NEW_NOTIFICATIONS.execute(db.session.connection(), events, rows,
+                              {f"new_{name}": [row[name] for row in rows] for name in NEW_COLUMNS})
     return len(rows)
-
-
-def insert_notifications(rows: list[dict[str, Any]]) -> Insert:
-    """INSERT … SELECT FROM unnest(one array per column) RETURNING the ids: the same statement for any
-    number of rows, so SQLAlchemy compiles it once (VALUES with a tuple per row compiled anew per batch)."""
-    table = Notification.__table__.c
-    arrays = [sql_cast(bindparam(f"new_{name}", value=[row[name] for row in rows], type_=ARRAY(Text)),
-                       ARRAY(table[name].type)) for name in NEW_COLUMNS]
-    new = func.unnest(*arrays).table_valued(*NEW_COLUMNS).render_derived(name="new")
-    return insert(Notification).from_select(list(NEW_COLUMNS), select(*new.c)).returning(
-        Notification.id, Notification.event_id, Notification.user)
 
 
 def event_time(event: contracts.TaskEvent) -> datetime:

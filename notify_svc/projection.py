@@ -1,16 +1,12 @@
-"""notify_svc's own copy of what reminders need of each task, kept from task events, never from tasks_svc."""
+"""notify_svc's own copy of what reminders need of each task, kept from task events, never from tasks_svc.
+
+The rows are stored, with the newest winning, by the batch's one statement (intake.py)."""
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from sqlalchemy import tuple_
-from sqlalchemy.dialects.postgresql import insert as upsert
-
 from taskwire_common.contracts import TASK_DELETED, MalformedEvent, TaskEvent
-from taskwire_common.db import db
-
-from .models import TaskProjection
 
 
 def projection_row(event: TaskEvent) -> dict[str, Any] | None:
@@ -36,16 +32,3 @@ def newest_rows(events: list[TaskEvent]) -> list[dict[str, Any]]:
         if held is None or (held["version"], held["deleted"]) < (row["version"], row["deleted"]):
             newest[row["task_id"]] = row
     return list(newest.values())
-
-
-def project_tasks(events: list[TaskEvent]) -> None:
-    """Store each task's newest state in this transaction; an older or repeated event changes nothing."""
-    rows = newest_rows(events)
-    if not rows:
-        return
-    statement = upsert(TaskProjection).values(rows)
-    newer = tuple_(TaskProjection.version, TaskProjection.deleted) < \
-        tuple_(statement.excluded.version, statement.excluded.deleted)
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=[TaskProjection.task_id],
-        set_={name: statement.excluded[name] for name in rows[0] if name != "task_id"}, where=newer))

@@ -4,15 +4,14 @@ from __future__ import annotations
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Select, func, select, update
-from sqlalchemy.dialects.postgresql import insert as upsert
 
 from taskwire_common import contracts
 from taskwire_common.db import db
 
-from .models import Notification, ProcessedEvent
+from .intake import take_in
+from .models import Notification
 from .notices import record_notices
-from .preferences import muted_kinds
-from .projection import project_tasks
+from .projection import newest_rows
 from .rules import audible, notices_for
 from .schemas import NotificationSchema
 
@@ -21,27 +20,18 @@ def notification_json(notification: Notification) -> dict:
     return NotificationSchema().dump(notification)
 
 
-def claim_events(event_ids: list[str]) -> set[str]:
-    """Record the events as processed in this transaction; returns those not processed before."""
-    claimed = db.session.execute(
-        upsert(ProcessedEvent).values([{"event_id": event_id} for event_id in event_ids])
-        .on_conflict_do_nothing().returning(ProcessedEvent.event_id))
-    return set(claimed.scalars())
-
-
 def handle_task_events(events: list[contracts.Event]) -> int:
     """Keep the task projection, and store the notifications of every event not seen before (folding quick updates
     into the one they follow), each with its event, in one transaction; returns how many notifications that made
-    or changed. An event that notifies nobody needs no record: handling it twice changes nothing. A malformed
+    or changed. An event that notifies nobody needs no record: handling it twice changes nothing. One whose every
+    notice is muted is recorded all the same (the claim and the muted kinds are read together). A malformed
     event raises MalformedEvent."""
     unique = {event.id: event for event in (contracts.read_task_event(contracts.checked_envelope(e)) for e in events)}
-    project_tasks(list(unique.values()))
-    found = {event_id: notices_for(event) for event_id, event in unique.items()}
-    muted = muted_kinds({notice.user for notices in found.values() for notice in notices})
-    heard = {event_id: kept for event_id, notices in found.items() if (kept := audible(notices, muted))}
-    claimed = claim_events(list(heard)) if heard else set()
-    made = record_notices([(unique[event_id], notice) for event_id, notices in heard.items()
-                           if event_id in claimed for notice in notices])
+    found = {event_id: notices for event_id, event in unique.items() if (notices := notices_for(event))}
+    claimed, muted = take_in(newest_rows(list(unique.values())), list(found),
+                             {notice.user for notices in found.values() for notice in notices})
+    made = record_notices([(unique[event_id], notice) for event_id, notices in found.items()
+                           if event_id in claimed for notice in audible(notices, muted)])
     db.session.commit()
     return made
 

@@ -165,6 +165,39 @@ class ChangeWithEvents:
         return params
 
 
+class ChangeWithRowEvents:
+    """A change of any number of rows and one event per row, as one statement built once.
+
+    What `ChangeWithEvents` does for events matched to rows, for a batch whose size varies (say a
+    batch of notifications): its slots hold each row's values, so it is built per call, and building
+    and keying its statement cost more than the round trip (about a quarter of the notification
+    worker's CPU per event). Here the rows' `match` values travel as parameters instead, so the
+    statement is built and compiled once. `from_row` is as in EventSlot.
+    """
+
+    def __init__(self, change: Change, from_row: Mapping[str, str], match: Sequence[str]):
+        self.match = tuple(match)
+        changed = change.cte("changed")
+        outbox = OutboxEvent.__table__
+        assert isinstance(outbox, Table)
+        events = _matched_events(changed, 0, from_row, self.match)
+        written = insert(outbox).from_select(["event_id", "routing_key", "payload"], events)
+        self.statement = select(*changed.c).add_cte(written.cte("written"))
+
+    def execute(self, connection: Connection, events: Sequence[Event], rows: Sequence[Mapping[str, Any]],
+                values: Mapping[str, Any] | None = None) -> Sequence[Row[Any]]:
+        """Run it: `events[n]` goes with the changed row whose `match` columns hold `rows[n]`'s values."""
+        if len(events) != len(rows):
+            raise ValueError(f"{len(events)} events for {len(rows)} rows")
+        params = {**(values or {}),
+                  "outbox_group_0_payloads": [orjson.dumps(event).decode() for event in events],
+                  "outbox_group_0_ids": [event["id"] for event in events],
+                  "outbox_group_0_routing_keys": [event["type"] for event in events]}
+        for index, name in enumerate(self.match):
+            params[f"outbox_group_0_match_{index}"] = [row[name] for row in rows]
+        return connection.execute(self.statement, params).all()
+
+
 def write_with_events(connection: Connection, change: Change, events: Sequence[PendingEvent | Event] = ()
                       ) -> Sequence[Row[Any]]:
     """Execute the change and write its events in one statement; returns the rows the change returned.
