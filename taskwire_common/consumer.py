@@ -107,8 +107,9 @@ class EventConsumer:
         if not messages:
             return
         if self._handle_with_retries(channel, [event for _, event in messages]):
-            for method, _ in messages:
-                channel.basic_ack(delivery_tag(method))
+            # One ack for the batch: every earlier delivery on this channel is settled already (acknowledged,
+            # rejected above, or returned), and later ones have higher tags.
+            channel.basic_ack(delivery_tag(messages[-1][0]), multiple=True)
             EVENTS_CONSUMED.labels(self.queue).inc(len(messages))
             return
         for method, event in messages:  # isolate the one that fails

@@ -105,3 +105,18 @@ def test_a_database_outage_is_waited_out_without_dead_lettering(channel, work_qu
     assert messages_left_after_stopping(channel, work_queue, consumer) == 0
     assert dead_letters(channel, {patient["id"]}) == []
     assert attempts == [patient["id"]] * 3
+
+
+def test_a_batch_handled_whole_is_acknowledged_whole_and_the_next_flows(channel, work_queue, run_consumer):
+    handled = []
+    first = [an_event() for _ in range(5)]  # the prefetch: one batch
+    for evt in first:
+        send_event(channel, work_queue, evt)
+    consumer = run_consumer(work_queue, lambda evt: handled.append(evt["id"]))
+    wait_for(lambda: len(handled) == 5, message="the first batch")
+    later = [an_event() for _ in range(7)]  # deliveries after a batch's one acknowledgement still flow
+    for evt in later:
+        send_event(channel, work_queue, evt)
+    wait_for(lambda: len(handled) == 12, message="the later batches")
+    assert messages_left_after_stopping(channel, work_queue, consumer) == 0
+    assert handled == [evt["id"] for evt in first + later]
