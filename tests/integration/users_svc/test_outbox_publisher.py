@@ -101,3 +101,19 @@ def test_after_connecting_the_publisher_appends_its_recent_feed_events_to_the_st
     assert len(marks) == 1
     broker.close()
 
+
+
+def test_between_wake_ups_the_publisher_holds_no_transaction_open(client, users_app, event_tap, run_publisher):
+    publisher = run_publisher()
+    wait_for(lambda: publisher.broker.is_open, message="publisher connected")
+    register(client, "ann")
+    wait_for(lambda: event_tap.drain(), message="user.created on the broker")
+    wait_for(lambda: pending_count(users_app) == 0, message="the row marked published")
+
+    def leaders_state():
+        with users_app.app_context():
+            return db.session.execute(text(
+                "SELECT a.state FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()")).scalar()
+    # Autocommit: every statement its own transaction, none left open while it waits (nor any BEGIN sent).
+    wait_for(lambda: leaders_state() == "idle", message="the leader's connection idle, in no transaction")
