@@ -17,7 +17,7 @@ from flask import Flask, g
 from taskwire_common import logs
 from taskwire_common.auth import Principal
 from taskwire_common.consumer import one_at_a_time
-from taskwire_common.requestid import register_request_id
+from taskwire_common.requestid import register_request_id, request_line_level
 from taskwire_common.settings import ConfigurationError
 from tests.support import wait_for
 
@@ -160,3 +160,23 @@ def test_gunicorn_with_our_configuration_logs_json_lines_master_and_worker(tmp_p
     assert {line["service"] for line in lines} == {"tinyapp"}
     assert any(line["logger"] == "gunicorn.error" and "Listening at" in line["message"] for line in lines)
     assert any(line["logger"] == "tinyapp" and line["message"] == "hello from the app" for line in lines)
+
+
+@pytest.mark.parametrize("status,elapsed_ms,level", [
+    (200, 3.0, logging.DEBUG), (304, 3.0, logging.DEBUG), (201, 499.9, logging.DEBUG),
+    (200, 500.0, logging.INFO), (400, 1.0, logging.INFO), (404, 1.0, logging.INFO), (503, 1.0, logging.INFO),
+])
+def test_a_request_line_is_info_when_it_failed_or_was_slow_and_debug_otherwise(status, elapsed_ms, level):
+    assert request_line_level(status, elapsed_ms) == level
+
+
+def test_at_info_a_quick_success_writes_no_request_line_and_a_failure_one(configure):
+    read = configure("json")
+    logging.getLogger().setLevel(logging.INFO)
+    app = Flask(__name__)
+    register_request_id(app, logging.getLogger("tasks_svc"))
+    app.get("/ok/")(lambda: {"ok": True})
+    client = app.test_client()
+    client.get("/ok/", headers={"X-Request-ID": "quick"})
+    client.get("/missing/", headers={"X-Request-ID": "failed"})
+    assert [(line["level"], line["request_id"]) for line in json_lines(read)] == [("INFO", "failed")]
