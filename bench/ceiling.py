@@ -70,7 +70,7 @@ class Page:
 class Pages:
     """Pages compiled once per (caller, query string)."""
 
-    def __init__(self, build: Callable[[Principal, dict[str, list[str]]], tuple[Select[Any], bool]]):
+    def __init__(self, build: Callable[[Principal, dict[str, list[str]]], tuple[Select[Any], dict[str, Any], bool]]):
         self.build = build
         self.cache: dict[tuple[int, str, str], Page] = {}
 
@@ -79,21 +79,22 @@ class Pages:
         if key not in self.cache:
             args = parse_qs(query_string)
             number, size = int(args.pop("page", ["1"])[0]), int(args.pop("page_size", ["20"])[0])
-            select, few_rows = self.build(principal, args)
-            sql, params = compiled(select.order_by(None))
-            self.cache[key] = Page(compiled(page_statement(select, number, size, few_rows)), few_rows, size,
-                                   compiled(capped_count(select)), ("EXPLAIN (FORMAT JSON) " + sql, params))
+            select, params, few_rows = self.build(principal, args)
+            sql, values = compiled(select.order_by(None).params(params))
+            paged = page_statement(select, few_rows).params(params, page_limit=size, page_offset=(number - 1) * size)
+            self.cache[key] = Page(compiled(paged), few_rows, size, compiled(capped_count(select).params(params)),
+                                   ("EXPLAIN (FORMAT JSON) " + sql, values))
         return self.cache[key]
 
 
-def task_page(principal: Principal, args: dict[str, list[str]]) -> tuple[Select[Any], bool]:
+def task_page(principal: Principal, args: dict[str, list[str]]) -> tuple[Select[Any], dict[str, Any], bool]:
     filters: dict[str, Any] = {name: values for name, values in args.items() if name != "ordering"}
     filters["ordering"] = args.get("ordering", ["id"])
-    return task_services.filtered_tasks(principal, filters), not principal.is_admin
+    return *task_services.filtered_tasks(principal, filters), not principal.is_admin
 
 
-def notification_page(principal: Principal, args: dict[str, list[str]]) -> tuple[Select[Any], bool]:
-    return notify_services.users_notifications(principal.user_id, None), True
+def notification_page(principal: Principal, args: dict[str, list[str]]) -> tuple[Select[Any], dict[str, Any], bool]:
+    return *notify_services.users_notifications(principal.user_id, None), False
 
 
 def pool(database_url: str, size: int) -> QueuePool:

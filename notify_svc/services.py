@@ -1,9 +1,10 @@
 """What notify_svc does: turn task events into notifications exactly once, and let users read them."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, func, select, update
+from sqlalchemy import CursorResult, Select, bindparam, func, select, update
 
 from taskwire_common import contracts
 from taskwire_common.db import db
@@ -36,10 +37,21 @@ def handle_task_events(events: list[contracts.Event]) -> int:
     return made
 
 
-def users_notifications(user_id: int, is_read: bool | None = None) -> Select:
-    query = select(Notification).where(Notification.user == user_id)
+def users_notifications(user_id: int, is_read: bool | None = None) -> tuple[Select, dict[str, Any]]:
+    """The user's notifications, newest first, as rows of exactly the API's fields: a select built once per
+    filter (its values bound parameters) and its parameters (see taskwire_common.pagination.fetch_rows_page)."""
+    params: dict[str, Any] = {"caller": user_id}
     if is_read is not None:
-        query = query.where(Notification.is_read == is_read)
+        params["is_read"] = is_read
+    return notification_rows(is_read is not None), params
+
+
+@lru_cache(maxsize=2)
+def notification_rows(by_read_state: bool) -> Select:
+    query = select(*(Notification.__table__.c[name] for name in NotificationSchema().fields)) \
+        .where(Notification.user == bindparam("caller"))
+    if by_read_state:
+        query = query.where(Notification.is_read == bindparam("is_read"))
     return query.order_by(Notification.created_at.desc(), Notification.id.desc())
 
 

@@ -41,7 +41,8 @@ class Tasks(MethodView):
         """Tasks the caller may see, filtered, ordered and paginated."""
         page, page_size = args.pop("page"), args.pop("page_size")
         principal = current_principal()
-        rows, total = fetch_rows_page(services.filtered_tasks(principal, args), page, page_size,
+        statement, params = services.filtered_tasks(principal, args)
+        rows, total = fetch_rows_page(statement, params, page, page_size,
                                       few_rows=not principal.is_admin)  # a user's own tasks are few
         # The rows are the task JSON already (columns = fields); orjson writes them without a schema pass.
         return Response(orjson.dumps(rows), mimetype="application/json",

@@ -1,13 +1,14 @@
 """page/page_size pagination with the total in X-Total-Count and neighbours in a Link header (RFC 8288)."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, TypeVar, Unpack
 from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import request
 from flask_sqlalchemy.session import Session
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Integer, Select, bindparam, func, select
 from sqlalchemy.orm import scoped_session
 
 from .db import db, read_only
@@ -37,20 +38,26 @@ def fetch_page(statement: Select[T], page: int, page_size: int) -> tuple[list[T]
     return items, count_rows(db.session, statement)
 
 
-def fetch_rows_page(statement: AnySelect, page: int, page_size: int, few_rows: bool
+def fetch_rows_page(statement: AnySelect, params: dict[str, Any], page: int, page_size: int, few_rows: bool
                     ) -> tuple[list[dict[str, Any]], int]:
     """One page of a Core select as plain dicts, and the total, for hot read-only lists.
 
+    `statement` takes its values as bound parameters (`params`) and should be built once per shape
+    of request: this adds the page's LIMIT and OFFSET as parameters too, so the page's statement is
+    built once as well and SQLAlchemy compiles it once.
+
     On an autocommit connection of the read pool (db.read_only): no transaction to open, no ROLLBACK
-    to send, no ping. When the
-    caller knows the rows are few (one user's tasks), the total rides along as a window
-    count: one query, one plan. Over many rows a window count would visit every one of
-    them, so there a separate COUNT runs, and only when the page is full.
+    to send, no ping. When the caller knows the rows are few (one user's tasks), the total rides along
+    as a window count: one query, one plan. Over many rows a window count would visit every one of
+    them, so there a separate count runs (count_rows), and only when the page is full.
     """
-    query = page_statement(statement, page, page_size, few_rows)
+    query = page_statement(statement, few_rows)
+    page_params = {**params, "page_limit": page_size, "page_offset": (page - 1) * page_size}
 
     def read(connection: Connection) -> tuple[list[dict[str, Any]], int]:
-        rows = [dict(row) for row in connection.execute(query).mappings()]
+        result = connection.execute(query, page_params)
+        names = list(result.keys())
+        rows = [dict(zip(names, row, strict=True)) for row in result.all()]
         if few_rows and rows:
             total = rows[0][TOTAL]
             for row in rows:
@@ -58,17 +65,20 @@ def fetch_rows_page(statement: AnySelect, page: int, page_size: int, few_rows: b
             return rows, total
         if len(rows) < page_size and (rows or page == 1):
             return rows, (page - 1) * page_size + len(rows)
-        return rows, count_rows(connection, statement)
+        return rows, count_rows(connection, statement, params)
     return read_only(read)
 
 
-def page_statement(statement: AnySelect, page: int, page_size: int, few_rows: bool) -> AnySelect:
-    """The page's query: with the window count `_total_rows` on each row when the rows are few."""
+@lru_cache(maxsize=1024)
+def page_statement(statement: AnySelect, few_rows: bool) -> AnySelect:
+    """The page's query, LIMIT `page_limit` OFFSET `page_offset`, with the window count `_total_rows` on each
+    row when the rows are few."""
     query = statement.add_columns(func.count().over().label(TOTAL)) if few_rows else statement
-    return query.limit(page_size).offset((page - 1) * page_size)
+    return query.limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=Integer))
 
 
-def count_rows(executor: Connection | scoped_session[Session], statement: AnySelect) -> int:
+def count_rows(executor: Connection | scoped_session[Session], statement: AnySelect,
+               params: dict[str, Any] | None = None) -> int:
     """How many rows the select matches: exact up to EXACT_COUNT_LIMIT, PostgreSQL's estimate past it.
 
     An exact count visits every matching row: 13.6 ms of PostgreSQL's CPU for each page of an admin's
@@ -76,12 +86,14 @@ def count_rows(executor: Connection | scoped_session[Session], statement: AnySel
     and a larger total is the planner's row estimate for the same query (one EXPLAIN, no rows read),
     never below the limit + 1 it has seen. X-Total-Count-Estimated says which (docs/api.md).
     """
-    counted: int = executor.execute(capped_count(statement)).scalar_one()
+    counted: int = executor.execute(capped_count(statement), params or {}).scalar_one()
     if counted <= EXACT_COUNT_LIMIT:
         return counted
-    return EstimatedTotal(max(EXACT_COUNT_LIMIT + 1, planner_rows(executor, statement.order_by(None))))
+    estimate = planner_rows(executor, statement.order_by(None).params(params or {}))
+    return EstimatedTotal(max(EXACT_COUNT_LIMIT + 1, estimate))
 
 
+@lru_cache(maxsize=1024)
 def capped_count(statement: AnySelect) -> AnySelect:
     """SELECT count(*) of the select's rows, stopping one past EXACT_COUNT_LIMIT."""
     return select(func.count()).select_from(statement.order_by(None).limit(EXACT_COUNT_LIMIT + 1).subquery())
@@ -92,7 +104,8 @@ class EstimatedTotal(int):
 
 
 def planner_rows(executor: Connection | scoped_session[Session], statement: AnySelect) -> int:
-    """PostgreSQL's estimate of the rows a select returns, from its plan (EXPLAIN runs nothing)."""
+    """PostgreSQL's estimate of the rows a select (with its values bound) returns, from its plan (EXPLAIN
+    runs nothing)."""
     connection = executor.connection() if isinstance(executor, scoped_session) else executor
     compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     plan = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar_one()
