@@ -9,7 +9,11 @@ import marshmallow as ma
 from flask import request
 from flask_sqlalchemy.session import Session
 from sqlalchemy import Connection, Integer, Select, bindparam, func, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import scoped_session
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from .db import db, read_only
 
@@ -89,7 +93,7 @@ def count_rows(executor: Connection | scoped_session[Session], statement: AnySel
     counted: int = executor.execute(capped_count(statement), params or {}).scalar_one()
     if counted <= EXACT_COUNT_LIMIT:
         return counted
-    estimate = planner_rows(executor, statement.order_by(None).params(params or {}))
+    estimate = planner_rows(executor, statement, params)
     return EstimatedTotal(max(EXACT_COUNT_LIMIT + 1, estimate))
 
 
@@ -103,13 +107,32 @@ class EstimatedTotal(int):
     """A total past EXACT_COUNT_LIMIT: the planner's estimate, not a count."""
 
 
-def planner_rows(executor: Connection | scoped_session[Session], statement: AnySelect) -> int:
-    """PostgreSQL's estimate of the rows a select (with its values bound) returns, from its plan (EXPLAIN
-    runs nothing)."""
-    connection = executor.connection() if isinstance(executor, scoped_session) else executor
-    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    plan = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar_one()
+def planner_rows(executor: Connection | scoped_session[Session], statement: AnySelect,
+                 params: dict[str, Any] | None = None) -> int:
+    """PostgreSQL's estimate of the rows a select returns, from its plan (EXPLAIN runs nothing)."""
+    plan = executor.execute(explain(statement.order_by(None)), params or {}).scalar_one()
     return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class Explain(Executable, ClauseElement):
+    """EXPLAIN (FORMAT JSON) of a statement, as a construct of SQLAlchemy's own: compiled once like any
+    statement (its cache key is the statement's), its parameters bound as the statement's would be."""
+
+    _traverse_internals = [("statement", InternalTraversal.dp_clauseelement)]
+    inherit_cache = True
+
+    def __init__(self, statement: AnySelect):
+        self.statement = statement
+
+
+@compiles(Explain)
+def _compile_explain(element: Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + str(compiler.process(element.statement, **kw))
+
+
+@lru_cache(maxsize=1024)
+def explain(statement: AnySelect) -> Explain:
+    return Explain(statement)
 
 
 def pagination_headers(total: int, page: int, page_size: int) -> dict[str, str]:
