@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import marshmallow as ma
 from flask import request
 from flask_sqlalchemy.session import Session
-from sqlalchemy import Connection, Integer, Select, bindparam, func, select
+from sqlalchemy import ColumnClause, Connection, Integer, Select, bindparam, column, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import scoped_session
 from sqlalchemy.sql.base import Executable
@@ -123,6 +123,11 @@ class Explain(Executable, ClauseElement):
 
     def __init__(self, statement: AnySelect):
         self.statement = statement
+
+    @property
+    def _all_selected_columns(self) -> list[ColumnClause[Any]]:
+        """The one column EXPLAIN returns: SQLAlchemy asks for it when it runs the statement compiled before."""
+        return [column("QUERY PLAN")]
 
 
 @compiles(Explain)
