@@ -124,7 +124,8 @@ class Ceiling:
     def __init__(self, tasks_url: str, notifications_url: str, pool_size: int = 16):
         self.tasks, self.notifications = pool(tasks_url, pool_size), pool(notifications_url, pool_size)
         self.task_pages, self.notification_pages = Pages(task_page), Pages(notification_page)
-        self.create_sql, self.create_literals = compiled(task_services.CREATE_TASK.statement)
+        self.creates = {statement: compiled(statement.statement)
+                        for statement in (task_services.CREATE_TASK, task_services.CREATE_ASSIGNED_TASK)}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
@@ -170,10 +171,12 @@ class Ceiling:
                   "created_by": principal.user_id, "created_at": now, "updated_at": now, "version": 1}
         task = TaskSchema().dump({**values, "id": None})
         event = contracts.task_created(task, contracts.Actor(principal.user_id, principal.username))
-        params = {**self.create_literals, **task_services.CREATE_TASK.parameters([event], values)}
+        statement = task_services.create_statement(principal, values["assigned_user"])
+        sql, literals = self.creates[statement]
+        params = {**literals, **statement.parameters([event], values)}
         with borrowed(self.tasks, autocommit=False) as connection:
             with connection, connection.cursor() as cursor:  # commits on leaving
-                cursor.execute(self.create_sql, params)
+                cursor.execute(sql, params)
                 task["id"] = cursor.fetchone()[0]
         body = orjson.dumps(task)
         start_response("201 Created", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),

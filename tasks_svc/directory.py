@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert
 
 from taskwire_common.contracts import Event, checked_envelope, read_user_event
@@ -52,6 +52,10 @@ def load_snapshot(users_service: InternalClient) -> None:
         upsert_users(users[start:start + 1000])
     db.session.commit()
     log.info("user directory loaded from users_svc: %d users", len(users))
+
+
+# Whether the `assigned_user` parameter names a user the directory knows as active, as SQL.
+ACTIVE_ASSIGNEE = exists().where(DirectoryUser.id == bindparam("assigned_user"), DirectoryUser.is_active.is_(True))
 
 
 def find_active_user(user_id: int) -> DirectoryUser | None:

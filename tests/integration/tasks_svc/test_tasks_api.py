@@ -49,10 +49,14 @@ def test_a_user_cannot_assign_a_new_task_to_someone_else(tasks_client, people, t
 
 
 @pytest.mark.parametrize("assignee", [4, 99])
-def test_admin_cannot_assign_to_an_inactive_or_unknown_user(tasks_client, people, assignee):
+def test_admin_cannot_assign_to_an_inactive_or_unknown_user(tasks_client, people, task_events, assignee):
     response = tasks_client.post("/api/tasks/", json={"title": "x", "assigned_user": assignee},
                                  headers=bearer(people["root"]))
     assert response.status_code == 400 and "assigned_user" in response.json["errors"]
+    assert task_events() == []  # the statement that checks the assignee inserted nothing
+    assert tasks_client.get("/api/tasks/", headers=bearer(people["root"])).json == []
+    assigned = tasks_client.post("/api/tasks/", json={"title": "y", "assigned_user": 2}, headers=bearer(people["root"]))
+    assert assigned.status_code == 201 and assigned.json["assigned_user"] == 2 and len(task_events()) == 1
 
 
 @pytest.mark.parametrize("field,value", [
