@@ -50,7 +50,8 @@ def take_in(projection_rows: Sequence[dict[str, Any]], event_ids: Collection[str
         return claimed, muted
     params: dict[str, Any] = {name: [row[name] for row in projection_rows] for name in PROJECTED}
     params.update(event_ids=list(event_ids), users=list(users))
-    for event_id, user, kind in db.session.execute(TAKE_IN, params):
+    # On the session's connection, in its transaction: a text statement needs nothing of the ORM's execute.
+    for event_id, user, kind in db.session.connection().execute(TAKE_IN, params):
         if event_id is not None:
             claimed.add(event_id)
         else:
