@@ -8,7 +8,9 @@ rendered from the same template, against the same seeded databases, answering th
   written as JSON by orjson, and the page headers;
 - `POST /api/tasks/`: the task and its `task.created` outbox row as tasks_svc's one statement,
   then the commit (whose trigger wakes the outbox publisher, as in Taskwire);
-- `GET /api/notifications/`: notify_svc's page of the caller's notifications.
+- `GET /api/notifications/`: notify_svc's page of the caller's notifications;
+- `/ws/tasks/`: a bare publish→socket loop: a queue of its own on the events exchange, each task
+  event written as it came to every open socket (no audience, no cursor, no history).
 
 What it leaves out is exactly Taskwire's own cost: it reads the caller from the token's payload
 WITHOUT verifying it, validates nothing, and has no routing, logging, metrics or error handling.
@@ -25,17 +27,22 @@ from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs
 
+import gevent
 import orjson
+import pika
 import psycopg2
+import simple_websocket
 from sqlalchemy import Select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.pool import QueuePool
 
+from broker import topology
 from notify_svc import services as notify_services
 from tasks_svc import services as task_services
 from tasks_svc.schemas import TaskSchema
 from taskwire_common import contracts
 from taskwire_common.auth import Principal
+from taskwire_common.messaging import connection_parameters
 from taskwire_common.pagination import EXACT_COUNT_LIMIT, capped_count, page_statement
 
 DIALECT = postgresql.psycopg2.dialect()  # type: ignore[attr-defined]  # the submodule is there at runtime
@@ -118,11 +125,44 @@ def borrowed(connections: QueuePool, autocommit: bool) -> Iterator[Any]:
         proxied.close()
 
 
+class BareFeed:
+    """Task events from RabbitMQ to every open WebSocket, with nothing in between: the socket path's ceiling."""
+
+    def __init__(self, amqp_url: str):
+        self.amqp_url = amqp_url
+        self.sockets: set[simple_websocket.Server] = set()
+        self.consumer: gevent.Greenlet | None = None
+
+    def serve(self, environ: dict[str, Any]) -> None:
+        if self.consumer is None:
+            self.consumer = gevent.spawn(self.consume)
+        ws = simple_websocket.Server(environ)
+        self.sockets.add(ws)
+        try:
+            while ws.connected:
+                ws.receive()  # until the client closes; what it sends is dropped
+        except simple_websocket.ConnectionClosed:
+            pass
+        finally:
+            self.sockets.discard(ws)
+
+    def consume(self) -> None:
+        connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
+        channel = connection.channel()
+        queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
+        channel.queue_bind(queue, topology.EXCHANGE, "task.*")
+        for _method, _properties, body in channel.consume(queue, auto_ack=True):
+            text = body.decode()
+            for ws in list(self.sockets):
+                ws.send(text)
+
+
 class Ceiling:
     """The WSGI app: one pool per database, per worker process, as large as Taskwire's."""
 
-    def __init__(self, tasks_url: str, notifications_url: str, pool_size: int = 16):
+    def __init__(self, tasks_url: str, notifications_url: str, amqp_url: str, pool_size: int = 16):
         self.tasks, self.notifications = pool(tasks_url, pool_size), pool(notifications_url, pool_size)
+        self.feed = BareFeed(amqp_url)
         self.task_pages, self.notification_pages = Pages(task_page), Pages(notification_page)
         self.creates = {statement: compiled(statement.statement)
                         for statement in (task_services.CREATE_TASK, task_services.CREATE_ASSIGNED_TASK)}
@@ -135,6 +175,9 @@ class Ceiling:
             return self.create(environ, start_response)
         if path == "/api/notifications/" and method == "GET":
             return self.page(self.notifications, self.notification_pages, environ, start_response)
+        if path == "/ws/tasks/":
+            self.feed.serve(environ)
+            raise StopIteration()  # gunicorn's sign that the socket was taken over (as flask-sock does)
         start_response("404 Not Found", [("Content-Type", "application/json")])
         return [b'{"detail": "not a ceiling path"}']
 
@@ -185,4 +228,5 @@ class Ceiling:
 
 
 def app_from_environment() -> Ceiling:
-    return Ceiling(os.environ["CEILING_TASKS_DATABASE_URL"], os.environ["CEILING_NOTIFICATIONS_DATABASE_URL"])
+    return Ceiling(os.environ["CEILING_TASKS_DATABASE_URL"], os.environ["CEILING_NOTIFICATIONS_DATABASE_URL"],
+                   os.environ["AMQP_URL"])

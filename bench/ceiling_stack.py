@@ -1,7 +1,7 @@
 """Runs the ceiling (bench/ceiling.py) beside a bench stack: its own gunicorn and its own nginx.
 
 The nginx is rendered from the gateway's own template with the profile's own values, except that
-it listens on the gateway's port + 50 and sends /api/tasks/ and /api/notifications/ to the
+it listens on the gateway's port + 50 and sends /api/tasks/, /api/notifications/ and /ws/ to the
 ceiling app (on the gateway's port + 51) instead of tasks_svc and notify_svc. The app runs under
 the services' gunicorn configuration with the same number of workers, on the same databases.
 """
@@ -65,7 +65,7 @@ class CeilingStack:
             (self.state / "tmp" / name).mkdir(parents=True, exist_ok=True)
         ceiling = f"127.0.0.1:{self.app_port}"
         addresses = {"users_svc": f"127.0.0.1:{self.profile.process('users_svc').port}", "tasks_svc": ceiling,
-                     "notify_svc": ceiling, "ws_relay": f"127.0.0.1:{self.profile.process('ws_relay').port}"}
+                     "notify_svc": ceiling, "ws_relay": ceiling}
         values = {**render.nginx_values(self.profile),
                   "STATE_DIR": str(self.state),
                   "ACCESS_LOG": str(self.profile.log_dir / "ceiling-nginx-access.log"),

@@ -41,13 +41,17 @@ class HttpScenarios:
     log: Callable[[str], None]
     ceiling: CeilingStack | None = None
 
-    def against_ceiling(self) -> AgainstCeiling:
+    def ceiling_stack(self) -> CeilingStack:
+        """The ceiling beside the stack, started when first needed."""
         if self.ceiling is None:
             self.ceiling = CeilingStack(self.stack)
             self.ceiling.start()
+        return self.ceiling
+
+    def against_ceiling(self) -> AgainstCeiling:
         rounds, seconds = (3, 3) if self.quick else (3, 10)
-        return AgainstCeiling(self.gateway, self.ceiling, CpuMeter(self.stack, self.ceiling), self.log, rounds,
-                              seconds)
+        ceiling = self.ceiling_stack()
+        return AgainstCeiling(self.gateway, ceiling, CpuMeter(self.stack, ceiling), self.log, rounds, seconds)
 
     def stop_ceiling(self) -> None:
         if self.ceiling is not None:

@@ -15,12 +15,14 @@ from typing import Any
 import psycopg2
 import requests
 
+from broker import topology
 from harness import amqp, procfs, seed
 from harness.stack_runner import StackRunner
 from harness.wait import poll, wait_until
 from harness.ws import SocketPool, ws_url
 from stack.config import REPO, Profile
 from taskwire_common import contracts
+from taskwire_common.messaging import ConfirmingPublisher
 
 from . import resume
 from .http_scenarios import HttpScenarios
@@ -103,8 +105,33 @@ class Bench(HttpScenarios):
         finally:
             pool.close()
         stored = self.notification_delays(occurred)
-        return {"sockets": len(urls), "events": count, "to_socket": summary_ms(delays),
-                "to_notification": summary_ms(stored)}
+        to_socket, ceiling = summary_ms(delays), self.socket_ceiling(count)
+        return {"sockets": len(urls), "events": count, "to_socket": to_socket,
+                "to_notification": summary_ms(stored), "ceiling_to_socket": ceiling,
+                "fraction": round(ceiling["p50_ms"] / to_socket["p50_ms"], 3)}
+
+    def socket_ceiling(self, count: int) -> dict[str, Any]:
+        """The bare publish→socket loop (bench/ceiling.py) behind its nginx: `count` task events published at
+        100/s straight onto the exchange, each timed from its own `time` to its arrival on one socket."""
+        marker = f"bare-{uuid.uuid4().hex[:6]}"
+        pool = SocketPool()
+        pool.open([ws_url(self.ceiling_stack().gateway_url, token=self.tokens["admin"])], log=self.log)
+        publisher = ConfirmingPublisher(self.stack.amqp_url(), topology)
+        publisher.connect()
+        try:
+            self.log(f"  the ceiling: {count} events at 100/s from the exchange to a bare socket loop")
+            started = time.monotonic()
+            for number in range(count):
+                time.sleep(max(0.0, started + number / 100 - time.monotonic()))  # pacing, not waiting
+                event = synthetic_task_event(marker, None, RESUME_FIRST_ID + number)
+                publisher.publish_batch([(event["type"], event)])
+            time.sleep(1.0)  # the last deliveries, measured below from their own timestamps
+            delays = [arrived - iso_seconds(json.loads(raw)["time"]) for _, arrived, raw in pool.received
+                      if marker in raw]
+        finally:
+            publisher.close()
+            pool.close()
+        return summary_ms(delays)
 
     def notification_delays(self, occurred: dict[int, float]) -> list[float]:
         with psycopg2.connect(self.stack.database_url("notify_svc")) as connection, connection.cursor() as cursor:
