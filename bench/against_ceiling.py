@@ -133,6 +133,9 @@ class AgainstCeiling:
             for side, url in sides.items():
                 before = self.meter.snapshot()
                 figures = wrk.run_with_token(url + request.path, request.token, self.seconds, 32, script)
+                if figures["non_2xx"] or figures["socket_errors"]:  # a rate of errors measures nothing
+                    raise RuntimeError(f"{side} answered {request.method} {request.path} with {figures['non_2xx']} "
+                                       f"errors ({figures['socket_errors'] or 'no socket errors'})")
                 settle()
                 figures["cpu_ms_per_request"] = cpu_ms_per_request(before, self.meter.snapshot(), figures["requests"])
                 runs[side].append(figures)
@@ -147,7 +150,6 @@ class AgainstCeiling:
                 "cpu_ms_per_request": taskwire["cpu_ms_per_request"],
                 "ceiling_cpu_ms_per_request": ceiling["cpu_ms_per_request"],
                 "load_1min": {"min": round(min(loads), 2), "max": round(max(loads), 2)},
-                "non_2xx": sum(run["non_2xx"] for side in sides for run in runs[side]),
                 "runs": runs}
 
 

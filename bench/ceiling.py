@@ -43,15 +43,21 @@ from tasks_svc.schemas import TaskSchema
 from taskwire_common import contracts
 from taskwire_common.auth import Principal
 from taskwire_common.messaging import connection_parameters
-from taskwire_common.pagination import EXACT_COUNT_LIMIT, capped_count, page_statement
+from taskwire_common.pagination import EXACT_COUNT_LIMIT, page_statement
 
 DIALECT = postgresql.psycopg2.dialect()  # type: ignore[attr-defined]  # the submodule is there at runtime
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
 def compiled(statement: Any) -> tuple[str, dict[str, Any]]:
-    """A SQLAlchemy statement as psycopg2's SQL text and its parameters."""
-    done = statement.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": True})  # IN (…) expanded
+    """A SQLAlchemy statement with its values bound, as psycopg2's SQL text and parameters (IN (…) expanded)."""
+    state = statement.compile(dialect=DIALECT).construct_expanded_state()
+    return state.statement, dict(state.parameters)
+
+
+def compiled_unbound(statement: Any) -> tuple[str, dict[str, Any]]:
+    """A statement whose values come per call: its SQL text, and the values it holds itself (its literals)."""
+    done = statement.compile(dialect=DIALECT)
     return str(done), dict(done.params)
 
 
@@ -65,12 +71,10 @@ def caller(environ: dict[str, Any]) -> Principal:
 
 @dataclass(frozen=True)
 class Page:
-    """A Taskwire list's page as psycopg2 runs it: the page, and when the rows are many, how it counts them."""
+    """A Taskwire list's page as psycopg2 runs it: the page with its total, and the estimate past the exact count."""
 
-    rows: tuple[str, dict[str, Any]]
+    rows: tuple[str, dict[str, Any]]  # pagination.page_statement: the total on every row
     few_rows: bool
-    page_size: int
-    count: tuple[str, dict[str, Any]]  # pagination.capped_count
     estimate: tuple[str, dict[str, Any]]  # EXPLAIN of the unordered select (pagination.planner_rows)
 
 
@@ -89,8 +93,7 @@ class Pages:
             select, params, few_rows = self.build(principal, args)
             sql, values = compiled(select.order_by(None).params(params))
             paged = page_statement(select, few_rows).params(params, page_limit=size, page_offset=(number - 1) * size)
-            self.cache[key] = Page(compiled(paged), few_rows, size, compiled(capped_count(select).params(params)),
-                                   ("EXPLAIN (FORMAT JSON) " + sql, values))
+            self.cache[key] = Page(compiled(paged), few_rows, ("EXPLAIN (FORMAT JSON) " + sql, values))
         return self.cache[key]
 
 
@@ -164,7 +167,7 @@ class Ceiling:
         self.tasks, self.notifications = pool(tasks_url, pool_size), pool(notifications_url, pool_size)
         self.feed = BareFeed(amqp_url)
         self.task_pages, self.notification_pages = Pages(task_page), Pages(notification_page)
-        self.creates = {statement: compiled(statement.statement)
+        self.creates = {statement: compiled_unbound(statement.statement)
                         for statement in (task_services.CREATE_TASK, task_services.CREATE_ASSIGNED_TASK)}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -188,17 +191,12 @@ class Ceiling:
             cursor.execute(*page.rows)
             names = [column.name for column in cursor.description]
             rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-            total = len(rows)
-            if page.few_rows and rows:
-                total = rows[0]["_total_rows"]
-                for row in rows:
-                    del row["_total_rows"]
-            elif len(rows) == page.page_size:  # the first page only, as the bench asks for
-                cursor.execute(*page.count)
-                total = cursor.fetchone()[0]
-                if total > EXACT_COUNT_LIMIT:
-                    cursor.execute(*page.estimate)
-                    total = max(total, cursor.fetchone()[0][0]["Plan"]["Plan Rows"])
+            total = rows[0]["_total_rows"] if rows else 0  # the bench asks for first pages only
+            for row in rows:
+                del row["_total_rows"]
+            if not page.few_rows and total > EXACT_COUNT_LIMIT:
+                cursor.execute(*page.estimate)
+                total = max(total, cursor.fetchone()[0][0]["Plan"]["Plan Rows"])
         body = orjson.dumps(rows)
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                                   ("X-Total-Count", str(total))])

@@ -51,9 +51,9 @@ def fetch_rows_page(statement: AnySelect, params: dict[str, Any], page: int, pag
     built once as well and SQLAlchemy compiles it once.
 
     On an autocommit connection of the read pool (db.read_only): no transaction to open, no ROLLBACK
-    to send, no ping. When the caller knows the rows are few (one user's tasks), the total rides along
-    as a window count: one query, one plan. Over many rows a window count would visit every one of
-    them, so there a separate count runs (count_rows), and only when the page is full.
+    to send, no ping. The total rides along on every row, so a page is one query (page_statement): the
+    window count when the caller knows the rows are few (one user's tasks), else the count capped past
+    EXACT_COUNT_LIMIT, and past that the planner's estimate (count_rows).
     """
     query = page_statement(statement, few_rows)
     page_params = {**params, "page_limit": page_size, "page_offset": (page - 1) * page_size}
@@ -62,22 +62,26 @@ def fetch_rows_page(statement: AnySelect, params: dict[str, Any], page: int, pag
         result = connection.execute(query, page_params)
         names = list(result.keys())
         rows = [dict(zip(names, row, strict=True)) for row in result.all()]
-        if few_rows and rows:
-            total = rows[0][TOTAL]
-            for row in rows:
-                del row[TOTAL]
-            return rows, total
-        if len(rows) < page_size and (rows or page == 1):
-            return rows, (page - 1) * page_size + len(rows)
-        return rows, count_rows(connection, statement, params)
+        if not rows:  # the first page of nothing, or a page past the end (which has no row to carry the total)
+            return rows, 0 if page == 1 else count_rows(connection, statement, params)
+        total = rows[0][TOTAL]
+        for row in rows:
+            del row[TOTAL]
+        if not few_rows and total > EXACT_COUNT_LIMIT:
+            total = estimated_total(connection, statement, params)
+        return rows, total
     return read_only(read)
 
 
 @lru_cache(maxsize=1024)
 def page_statement(statement: AnySelect, few_rows: bool) -> AnySelect:
-    """The page's query, LIMIT `page_limit` OFFSET `page_offset`, with the window count `_total_rows` on each
-    row when the rows are few."""
-    query = statement.add_columns(func.count().over().label(TOTAL)) if few_rows else statement
+    """The page's query, LIMIT `page_limit` OFFSET `page_offset`, each row carrying the total as `_total_rows`.
+
+    Few rows: the window count, exact. Many: the capped count as a subquery, which PostgreSQL runs once per
+    query (an InitPlan): a window count would visit every matching row.
+    """
+    total = func.count().over() if few_rows else capped_count(statement).scalar_subquery()
+    query = statement.add_columns(total.label(TOTAL))
     return query.limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=Integer))
 
 
@@ -93,8 +97,13 @@ def count_rows(executor: Connection | scoped_session[Session], statement: AnySel
     counted: int = executor.execute(capped_count(statement), params or {}).scalar_one()
     if counted <= EXACT_COUNT_LIMIT:
         return counted
-    estimate = planner_rows(executor, statement, params)
-    return EstimatedTotal(max(EXACT_COUNT_LIMIT + 1, estimate))
+    return estimated_total(executor, statement, params)
+
+
+def estimated_total(executor: Connection | scoped_session[Session], statement: AnySelect,
+                    params: dict[str, Any] | None) -> EstimatedTotal:
+    """The total of a select known to match more than EXACT_COUNT_LIMIT rows: the planner's estimate, at least that."""
+    return EstimatedTotal(max(EXACT_COUNT_LIMIT + 1, planner_rows(executor, statement, params)))
 
 
 @lru_cache(maxsize=1024)
