@@ -1,21 +1,20 @@
 """page/page_size pagination with the total in X-Total-Count and neighbours in a Link header (RFC 8288)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar, Unpack
 from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import request
-from flask_sqlalchemy.session import Session
-from sqlalchemy import ColumnClause, Connection, Integer, Select, bindparam, column, func, select
+from sqlalchemy import ColumnClause, Integer, Select, bindparam, column, func, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import scoped_session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from .db import db, read_only
+from .db import Reader, db, read_only
 
 MAX_PAGE_SIZE = 100
 # X-Total-Count is exact up to here; past it, an estimate (count_rows).
@@ -39,7 +38,7 @@ def fetch_page(statement: Select[T], page: int, page_size: int) -> tuple[list[T]
     items = list(db.session.execute(statement.limit(page_size).offset((page - 1) * page_size)).scalars())
     if len(items) < page_size and (items or page == 1):
         return items, (page - 1) * page_size + len(items)
-    return items, count_rows(db.session, statement)
+    return items, count_rows(lambda query, params: db.session.execute(query, params).scalar_one(), statement)
 
 
 def fetch_rows_page(statement: AnySelect, params: dict[str, Any], page: int, page_size: int, few_rows: bool
@@ -58,17 +57,15 @@ def fetch_rows_page(statement: AnySelect, params: dict[str, Any], page: int, pag
     query = page_statement(statement, few_rows)
     page_params = {**params, "page_limit": page_size, "page_offset": (page - 1) * page_size}
 
-    def read(connection: Connection) -> tuple[list[dict[str, Any]], int]:
-        result = connection.execute(query, page_params)
-        names = list(result.keys())
-        rows = [dict(zip(names, row, strict=True)) for row in result.all()]
+    def read(reader: Reader) -> tuple[list[dict[str, Any]], int]:
+        rows = reader.rows(query, page_params)
         if not rows:  # the first page of nothing, or a page past the end (which has no row to carry the total)
-            return rows, 0 if page == 1 else count_rows(connection, statement, params)
+            return rows, 0 if page == 1 else count_rows(reader.value, statement, params)
         total = rows[0][TOTAL]
         for row in rows:
             del row[TOTAL]
         if not few_rows and total > EXACT_COUNT_LIMIT:
-            total = estimated_total(connection, statement, params)
+            total = estimated_total(reader.value, statement, params)
         return rows, total
     return read_only(read)
 
@@ -85,8 +82,10 @@ def page_statement(statement: AnySelect, few_rows: bool) -> AnySelect:
     return query.limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=Integer))
 
 
-def count_rows(executor: Connection | scoped_session[Session], statement: AnySelect,
-               params: dict[str, Any] | None = None) -> int:
+Scalar = Callable[[Any, dict[str, Any]], Any]  # runs a statement with its values, returns its one value
+
+
+def count_rows(scalar: Scalar, statement: AnySelect, params: dict[str, Any] | None = None) -> int:
     """How many rows the select matches: exact up to EXACT_COUNT_LIMIT, PostgreSQL's estimate past it.
 
     An exact count visits every matching row: 13.6 ms of PostgreSQL's CPU for each page of an admin's
@@ -94,16 +93,16 @@ def count_rows(executor: Connection | scoped_session[Session], statement: AnySel
     and a larger total is the planner's row estimate for the same query (one EXPLAIN, no rows read),
     never below the limit + 1 it has seen. X-Total-Count-Estimated says which (docs/api.md).
     """
-    counted: int = executor.execute(capped_count(statement), params or {}).scalar_one()
+    counted: int = scalar(capped_count(statement), params or {})
     if counted <= EXACT_COUNT_LIMIT:
         return counted
-    return estimated_total(executor, statement, params)
+    return estimated_total(scalar, statement, params)
 
 
-def estimated_total(executor: Connection | scoped_session[Session], statement: AnySelect,
-                    params: dict[str, Any] | None) -> EstimatedTotal:
+def estimated_total(scalar: Scalar, statement: AnySelect, params: dict[str, Any] | None) -> EstimatedTotal:
     """The total of a select known to match more than EXACT_COUNT_LIMIT rows: the planner's estimate, at least that."""
-    return EstimatedTotal(max(EXACT_COUNT_LIMIT + 1, planner_rows(executor, statement, params)))
+    plan = scalar(explain(statement.order_by(None)), params or {})
+    return EstimatedTotal(max(EXACT_COUNT_LIMIT + 1, int(plan[0]["Plan"]["Plan Rows"])))
 
 
 @lru_cache(maxsize=1024)
@@ -114,13 +113,6 @@ def capped_count(statement: AnySelect) -> AnySelect:
 
 class EstimatedTotal(int):
     """A total past EXACT_COUNT_LIMIT: the planner's estimate, not a count."""
-
-
-def planner_rows(executor: Connection | scoped_session[Session], statement: AnySelect,
-                 params: dict[str, Any] | None = None) -> int:
-    """PostgreSQL's estimate of the rows a select returns, from its plan (EXPLAIN runs nothing)."""
-    plan = executor.execute(explain(statement.order_by(None)), params or {}).scalar_one()
-    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 class Explain(Executable, ClauseElement):
