@@ -101,7 +101,7 @@ def count_rows(scalar: Scalar, statement: AnySelect, params: dict[str, Any] | No
 
 def estimated_total(scalar: Scalar, statement: AnySelect, params: dict[str, Any] | None) -> EstimatedTotal:
     """The total of a select known to match more than EXACT_COUNT_LIMIT rows: the planner's estimate, at least that."""
-    plan = scalar(explain(statement.order_by(None)), params or {})
+    plan = scalar(explain(statement), params or {})
     return EstimatedTotal(max(EXACT_COUNT_LIMIT + 1, int(plan[0]["Plan"]["Plan Rows"])))
 
 
@@ -138,7 +138,8 @@ def _compile_explain(element: Explain, compiler: Any, **kw: Any) -> str:
 
 @lru_cache(maxsize=1024)
 def explain(statement: AnySelect) -> Explain:
-    return Explain(statement)
+    """The EXPLAIN of the select without its ordering, one object per select (so it is compiled once)."""
+    return Explain(statement.order_by(None))
 
 
 def pagination_headers(total: int, page: int, page_size: int) -> dict[str, str]:
