@@ -126,27 +126,30 @@ def read_only(work: Callable[[Reader], T]) -> T:
     No `SELECT 1` is sent before each use (the session's pool pings on every checkout, about 13 % of a
     list request's CPU). Instead, a read that finds its pooled connection dead (PostgreSQL restarted)
     runs again once on a new one: reading twice is harmless, and the pool is replaced, so no other
-    dead connection is handed out. A database that stays unreachable is an OperationalError (503).
+    dead connection is handed out. A database that cannot be reached is SQLAlchemy's OperationalError,
+    as on the session's path: the API answers 503.
     """
     engine: Engine = current_app.extensions[READS]
-    dbapi = engine.dialect.loaded_dbapi
+    try:
+        return read_retrying_once(engine, work)
+    except engine.dialect.loaded_dbapi.OperationalError as exc:
+        raise OperationalError(None, None, exc) from exc
+
+
+def read_retrying_once(engine: Engine, work: Callable[[Reader], T]) -> T:
     for attempt in (1, 2):
-        connection = engine.raw_connection()
+        connection = engine.raw_connection()  # a failed connect raises the driver's own error
         try:
             cursor = connection.cursor()
             try:
                 return work(Reader(cursor, engine.dialect))
             finally:
                 cursor.close()
-        except dbapi.Error as exc:
-            disconnected = engine.dialect.is_disconnect(exc, connection.dbapi_connection, None)
-            if disconnected:
-                connection.invalidate(exc)
-                engine.dispose(close=False)
-            if attempt == 2 or not disconnected:
-                if isinstance(exc, dbapi.OperationalError):
-                    raise OperationalError(None, None, exc) from exc
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if attempt == 2 or not engine.dialect.is_disconnect(exc, connection.dbapi_connection, None):
                 raise
+            connection.invalidate(exc)
+            engine.dispose(close=False)
             log.info("a pooled read connection was dead (PostgreSQL restarted?); reading again on a new one")
         finally:
             connection.close()
