@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -89,12 +89,10 @@ class Bench(HttpScenarios):
             session = requests.Session()
             session.headers["Authorization"] = f"Bearer {self.tokens['admin']}"
             rng = random.Random(11)
-            started = time.monotonic()
-            for number in range(count):
-                time.sleep(max(0.0, started + number / 100 - time.monotonic()))  # pacing, not waiting
+            for number in paced(count, per_second=100):
                 session.post(f"{self.gateway}/api/tasks/", timeout=30, json={
                     "title": f"{marker} {number}", "assigned_user": rng.choice(users)}).raise_for_status()
-            time.sleep(1.0)  # the last deliveries, measured below from their own timestamps
+            wait_for_arrivals(pool, marker, count)  # measured below from each event's own timestamp
             delays, occurred = [], {}
             for index, arrived, raw in pool.received:
                 message = json.loads(raw)
@@ -120,12 +118,10 @@ class Bench(HttpScenarios):
         publisher.connect()
         try:
             self.log(f"  the ceiling: {count} events at 100/s from the exchange to a bare socket loop")
-            started = time.monotonic()
-            for number in range(count):
-                time.sleep(max(0.0, started + number / 100 - time.monotonic()))  # pacing, not waiting
+            for number in paced(count, per_second=100):
                 event = synthetic_task_event(marker, None, RESUME_FIRST_ID + number)
                 publisher.publish_batch([(event["type"], event)])
-            time.sleep(1.0)  # the last deliveries, measured below from their own timestamps
+            wait_for_arrivals(pool, marker, count)
             delays = [arrived - iso_seconds(json.loads(raw)["time"]) for _, arrived, raw in pool.received
                       if marker in raw]
         finally:
@@ -235,6 +231,21 @@ class Bench(HttpScenarios):
                     return seed.fetch_value(cursor) >= count
                 wait_until(drained, 300, "the queue to drain", interval=0.05)
         return {"events": count, "seconds": round(time.monotonic() - started, 2)}
+
+
+def paced(count: int, per_second: float) -> Iterator[int]:
+    """0 … count - 1, each at its moment on a fixed schedule (pacing the load, not waiting for anything)."""
+    started = time.monotonic()
+    for number in range(count):
+        time.sleep(max(0.0, started + number / per_second - time.monotonic()))
+        yield number
+
+
+def wait_for_arrivals(pool: SocketPool, marker: str, count: int, index: int = 0) -> None:
+    """Until socket `index` of the pool has received `count` messages carrying `marker` (a lost one fails the run)."""
+    def arrived() -> int:
+        return sum(1 for number, _, raw in pool.received if number == index and marker in raw)
+    wait_until(lambda: arrived() >= count, 60, f"{count} messages marked {marker} on socket {index}", interval=0.05)
 
 
 def synthetic_task_event(title: str, assignee: int | None, task_id: int) -> contracts.Event:

@@ -55,9 +55,9 @@ def task_json(task: Task) -> dict:
     return TaskSchema().dump(task)
 
 
-def visible_tasks(principal: Principal, query: Select | None = None) -> Select:
+def visible_tasks(principal: Principal) -> Select:
     """An admin sees every task; a user only those assigned to them."""
-    query = select(Task) if query is None else query
+    query = select(Task)
     if not principal.is_admin:
         query = query.where(Task.assigned_user == principal.user_id)
     return query
