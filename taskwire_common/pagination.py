@@ -33,12 +33,15 @@ class PageArgsSchema(ma.Schema):
 def fetch_page(statement: Select[T], page: int, page_size: int) -> tuple[list[T], int]:
     """One page of an ORM select's objects, and how many there are in all.
 
-    A page that is not full tells the total by itself, so the COUNT runs only when it must.
+    The page reads one row more than it shows, so it knows whether another page follows: a page with
+    none after it tells the total by itself, and the COUNT runs only when it must (page_total).
     """
-    items = list(db.session.execute(statement.limit(page_size).offset((page - 1) * page_size)).scalars())
-    if len(items) < page_size and (items or page == 1):
-        return items, (page - 1) * page_size + len(items)
-    return items, count_rows(lambda query, params: db.session.execute(query, params).scalar_one(), statement)
+    items = list(db.session.execute(
+        statement.limit(page_size + 1).offset((page - 1) * page_size)).scalars())
+    more = len(items) > page_size
+    del items[page_size:]
+    return items, page_total(lambda query, params: db.session.execute(query, params).scalar_one(),
+                             statement, {}, page, page_size, len(items), more, None)
 
 
 def fetch_rows_page(statement: AnySelect, params: dict[str, Any], page: int, page_size: int, few_rows: bool
@@ -55,19 +58,39 @@ def fetch_rows_page(statement: AnySelect, params: dict[str, Any], page: int, pag
     EXACT_COUNT_LIMIT, and past that the planner's estimate (count_rows).
     """
     query = page_statement(statement, few_rows)
-    page_params = {**params, "page_limit": page_size, "page_offset": (page - 1) * page_size}
+    page_params = {**params, "page_limit": page_size + 1, "page_offset": (page - 1) * page_size}
 
     def read(reader: Reader) -> tuple[list[dict[str, Any]], int]:
         rows = reader.rows(query, page_params)
-        if not rows:  # the first page of nothing, or a page past the end (which has no row to carry the total)
-            return rows, 0 if page == 1 else count_rows(reader.value, statement, params)
-        total = rows[0][TOTAL]
-        for row in rows:
+        more = len(rows) > page_size
+        del rows[page_size:]
+        counted = rows[0].pop(TOTAL) if rows else None  # a page past the end has no row to carry it
+        for row in rows[1:]:
             del row[TOTAL]
-        if not few_rows and total > EXACT_COUNT_LIMIT:
-            total = estimated_total(reader.value, statement, params)
-        return rows, total
+        if counted is not None and not few_rows and counted > EXACT_COUNT_LIMIT:
+            counted = estimated_total(reader.value, statement, params)
+        return rows, page_total(reader.value, statement, params, page, page_size, len(rows), more, counted)
     return read_only(read)
+
+
+def page_total(scalar: Scalar, statement: AnySelect, params: dict[str, Any], page: int, page_size: int,
+               shown: int, more: bool, counted: int | None) -> int:
+    """The total for a page that shows `shown` rows, `more` saying whether a row follows them.
+
+    A page with rows and none after them is the end, so it knows the exact total. Otherwise the total is
+    `counted` (what the page's own query counted) or else count_rows. An estimate is kept true to what the
+    page saw: at least the rows up to the one after this page, so `rel="next"` is there exactly when a row
+    follows; at most the rows before a page past the end, so `rel="last"` points back into the list.
+    """
+    before = (page - 1) * page_size
+    if not more and (shown or page == 1):
+        return before + shown
+    total = count_rows(scalar, statement, params) if counted is None else counted
+    if not isinstance(total, EstimatedTotal):
+        return total
+    if more:
+        return EstimatedTotal(max(total, before + shown + 1))
+    return EstimatedTotal(min(total, before))
 
 
 @lru_cache(maxsize=1024)

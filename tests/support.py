@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import requests
 
 from harness.api import bearer
 from harness.wait import poll
@@ -12,6 +13,12 @@ from harness.wait import poll
 __all__ = ["asyncapi_payload_errors", "at_once", "bearer", "make_token", "it_jwks_file", "it_key_dir", "wait_for"]
 
 TEST_KEY_DIR = Path(__file__).resolve().parent.parent / "var" / "it" / "signing-keys"
+
+
+def next_page(response) -> str | None:
+    """The URL a list answer's Link header names as rel="next", or None."""
+    links = requests.utils.parse_header_links(response.headers.get("Link", ""))
+    return next((link["url"] for link in links if link.get("rel") == "next"), None)
 
 
 def wait_for(condition, timeout: float = 5.0, interval: float = 0.02, message: str = "condition"):

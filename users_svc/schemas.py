@@ -113,8 +113,14 @@ class RoleSchema(ma.Schema):
     role = ma.fields.String(required=True, validate=validate.OneOf(ROLES), metadata={"example": "admin"})
 
 
+USER_ORDERINGS = ("id", "-id", "username", "-username")
+
+
 class UserListArgsSchema(PageArgsSchema):
     role = ma.fields.String(validate=validate.OneOf(ROLES))
     is_active = ma.fields.Boolean()
     q = ma.fields.String(validate=[validate.Length(min=1, max=150), STORABLE_TEXT],
                          metadata={"description": "part of the username or email"})
+    ordering = ma.fields.String(load_default="id", validate=validate.OneOf(USER_ORDERINGS),
+                                metadata={"description": "id (oldest first, the default), -id (newest first), "
+                                                         "username or -username"})

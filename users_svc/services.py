@@ -181,8 +181,11 @@ def create_user_answer(key: RequestKey | None, username: str, email: str, passwo
     return answer_once(key, create, confirm=same_password)
 
 
-def list_users(role: str | None = None, is_active: bool | None = None, q: str | None = None):
-    query = select(User).order_by(User.id)
+def list_users(role: str | None = None, is_active: bool | None = None, q: str | None = None,
+               ordering: str = "id"):
+    """The select of the users an admin's list asks for; `ordering` a column name, "-" first for descending."""
+    column = {"id": User.id, "username": User.username}[ordering.removeprefix("-")]
+    query = select(User).order_by(column.desc() if ordering.startswith("-") else column, User.id)
     if role is not None:
         query = query.where(User.role == role)
     if is_active is not None:

@@ -3,7 +3,7 @@ import psycopg2
 import pytest
 
 from tests.integration.support import TASKS_DATABASE_URL
-from tests.support import bearer
+from tests.support import bearer, next_page
 
 TASKS = [  # title, description, priority, status, due_date, assignee
     ("Write report", "quarterly numbers", "high", "todo", "2026-12-01", 2),
@@ -141,6 +141,63 @@ def test_a_total_past_the_limit_is_the_planners_estimate(tasks_client, tasks_db,
     assert filtered.headers["X-Total-Count-Estimated"] == "true" and int(filtered.headers["X-Total-Count"]) >= 11
     few = tasks_client.get("/api/tasks/?page_size=5&status=in_progress", headers=admin)
     assert few.headers["X-Total-Count"] == "1" and "X-Total-Count-Estimated" not in few.headers
+
+
+def run_sql(*statements):
+    with psycopg2.connect(TASKS_DATABASE_URL) as connection, connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def walk(client, headers, query):
+    """Every page by following rel="next" from page 1: the pages' tasks, and the totals each page reported."""
+    url, pages = f"/api/tasks/?{query}", []
+    while url:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200 and response.json, url  # rel="next" never names an empty page
+        pages.append(([task["title"] for task in response.json], int(response.headers["X-Total-Count"])))
+        url = next_page(response)
+        assert len(pages) <= 100
+    return pages
+
+
+@pytest.fixture
+def planner_left_alone():
+    """No autovacuum on tasks during the test: the planner's statistics stay what the test made them."""
+    run_sql("ALTER TABLE tasks SET (autovacuum_enabled = false)")
+    yield
+    run_sql("ALTER TABLE tasks RESET (autovacuum_enabled)", "ANALYZE tasks")
+
+
+def test_next_reaches_every_task_when_the_estimate_is_stale_low(tasks_client, seeded, planner_left_alone,
+                                                               monkeypatch):
+    from taskwire_common import pagination
+    run_sql("ANALYZE tasks")  # the planner sees 6 tasks
+    admin = bearer(seeded["root"])
+    for number in range(60):
+        assert tasks_client.post("/api/tasks/", headers=admin, json={"title": f"Bulk {number}"}).status_code == 201
+    monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 10)
+    pages = walk(tasks_client, admin, "page_size=5&ordering=id")
+    shown = [name for names, _ in pages for name in names]
+    assert len(shown) == 66 and len(set(shown)) == 66
+    assert pages[-1][1] == 66  # the last page knows the exact total
+    assert all(total >= 5 * number + 1 for number, (_, total) in enumerate(pages[:-1], start=1))
+
+
+def test_past_the_end_of_a_stale_high_estimate_last_points_back_into_the_list(tasks_client, seeded,
+                                                                              planner_left_alone, monkeypatch):
+    from taskwire_common import pagination
+    admin = bearer(seeded["root"])
+    for number in range(60):
+        assert tasks_client.post("/api/tasks/", headers=admin, json={"title": f"Bulk {number}"}).status_code == 201
+    run_sql("ANALYZE tasks", "DELETE FROM tasks WHERE title LIKE 'Bulk %' AND title <> 'Bulk 0'")  # 7 left
+    monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 5)
+    past = tasks_client.get("/api/tasks/?page_size=2&page=6", headers=admin)
+    assert past.status_code == 200 and past.json == []
+    assert past.headers["X-Total-Count-Estimated"] == "true" and int(past.headers["X-Total-Count"]) <= 10
+    assert 'page=6&page_size=2>; rel="last"' not in past.headers["Link"]
+    pages = walk(tasks_client, admin, "page_size=2&ordering=id")
+    assert [len(names) for names, _ in pages] == [2, 2, 2, 1] and pages[-1][1] == 7
 
 
 def test_a_list_survives_its_pooled_connections_being_killed(tasks_client, seeded):

@@ -1,7 +1,9 @@
 """users_svc admin endpoints: list, create, get, patch, deactivate, role change, and who may use them."""
+import psycopg2
 import pytest
 
-from tests.support import bearer
+from tests.integration.support import USERS_DATABASE_URL
+from tests.support import bearer, next_page
 
 ADMIN_CALLS = [
     ("get", "/api/auth/users/", None),
@@ -35,6 +37,49 @@ def test_user_list_is_paginated_with_total_and_links(client, make_user, admin_to
     links = response.headers["Link"]
     assert 'page=1&page_size=2>; rel="prev"' in links and 'page=3&page_size=2>; rel="next"' in links
     assert 'rel="last"' in links and 'rel="first"' in links
+
+
+def test_user_list_orders_by_id_or_username_either_way(client, make_user, admin_token):
+    for name in ("cat", "ann", "bob"):
+        make_user(name)
+    listed = lambda ordering: [u["username"] for u in client.get(  # noqa: E731
+        f"/api/auth/users/?ordering={ordering}", headers=bearer(admin_token)).json if u["username"] != "root"]
+    assert listed("id") == ["cat", "ann", "bob"] and listed("-id") == ["bob", "ann", "cat"]
+    assert listed("username") == ["ann", "bob", "cat"] and listed("-username") == ["cat", "bob", "ann"]
+    bad = client.get("/api/auth/users/?ordering=password_hash", headers=bearer(admin_token))
+    assert bad.status_code == 400 and "ordering" in bad.json["errors"]
+
+
+@pytest.fixture
+def users_planner_sees_one_user(admin_token):
+    """The planner's statistics taken with only the admin there, and no autovacuum to renew them: stale low."""
+    run_sql("ALTER TABLE users SET (autovacuum_enabled = false)", "ANALYZE users")
+    yield
+    run_sql("ALTER TABLE users RESET (autovacuum_enabled)", "ANALYZE users")
+
+
+def run_sql(*statements):
+    with psycopg2.connect(USERS_DATABASE_URL) as connection, connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def test_next_reaches_every_user_past_the_exact_count_limit(client, make_user, admin_token,
+                                                            users_planner_sees_one_user, monkeypatch):
+    """Past the limit the total is an estimate; rel="next" still names a page exactly when a user follows."""
+    from taskwire_common import pagination
+    for number in range(6):
+        make_user(f"many{number}")
+    monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 2)
+    url, seen = "/api/auth/users/?page_size=2", []
+    while url:
+        response = client.get(url, headers=bearer(admin_token))
+        assert response.status_code == 200 and response.json, url
+        seen += [user["username"] for user in response.json]
+        url = next_page(response)
+        assert len(seen) <= 20
+    assert len(seen) == 7 and len(set(seen)) == 7
+    assert response.headers["X-Total-Count"] == "7" and "X-Total-Count-Estimated" not in response.headers
 
 
 def test_user_list_filters_by_role_activity_and_text(client, make_user, admin_token):
