@@ -53,7 +53,13 @@ export async function request(method, path, { body, query, headers: extra } = {}
   if (response.status === 401 && token) sessionLost();
   if (!response.ok) throw new ApiError(response.status, data || { title: response.statusText }, response.headers);
   const total = response.headers.get('X-Total-Count');
-  return { data, total: total === null ? null : Number(total), links: parseLinks(response.headers.get('Link')) };
+  return { data, total: total === null ? null : Number(total), links: parseLinks(response.headers.get('Link')),
+           estimated: response.headers.get('X-Total-Count-Estimated') === 'true' };
+}
+
+/** A list's total as words: past 1,000 rows the API estimates it ("about 12,345"). */
+export function totalText(total, estimated) {
+  return `${estimated ? 'about ' : ''}${total.toLocaleString('en')}`;
 }
 
 async function readJson(response) {

@@ -2,6 +2,7 @@
  * The board: one column per status; dragging a card (or its Move menu, for keyboards and phones) PATCHes its
  * status. A column shows the API's largest page (100 cards) and a "Load more" button while it has more.
  */
+import { totalText } from './api.js';
 import { $, h } from './dom.js';
 import { dueCue } from './due.js';
 import { STATUSES, listColumn, personName, priorityLabel, showing, shown, view } from './tasks.js';
@@ -69,19 +70,20 @@ export async function renderBoard() {
 
 const columnOf = (status) => $(`#board .column[data-status="${status}"]`);
 
-/** The first `pages` pages of a column (fewer once there are no more): {tasks, total, more}. */
+/** The first `pages` pages of a column (fewer once there are no more): {tasks, total (as words), more}. */
 async function fetchColumn(status, pages) {
   const tasks = new Map();  // by id: a task that moved between pages meanwhile is shown once
   let total = null;
   let more = false;
+  let estimated = false;
   for (let page = 1; page <= pages; page += 1) {
-    const { data, total: count, links } = await listColumn(status, page);
-    for (const task of data) tasks.set(task.id, task);
-    total = count;
-    more = Boolean(links.next);
+    const answer = await listColumn(status, page);
+    for (const task of answer.data) tasks.set(task.id, task);
+    ({ total, estimated } = answer);
+    more = Boolean(answer.links.next);
     if (!more) break;
   }
-  return { tasks: [...tasks.values()], total: total ?? tasks.size, more };
+  return { tasks: [...tasks.values()], total: totalText(total ?? tasks.size, estimated), more };
 }
 
 /** One more page in a column: the board is read again with it, so a concurrent live change is not lost. */

@@ -1,5 +1,5 @@
 /** The bell: unread count, a panel to read notifications, mark one or all read, and the user's settings. */
-import { api } from './api.js';
+import { api, totalText } from './api.js';
 import { $, h } from './dom.js';
 import { closePreferences, setUpPreferences } from './preferences.js';
 import { toast } from './toast.js';
@@ -76,11 +76,11 @@ async function renderList() {
     if (read === latestListRead) listDrawn = read;
   }
   if (read !== latestListRead) return;
-  const { data, total } = answer;
+  const { data, total, estimated } = answer;
   const list = $('#notification-list');
   list.replaceChildren(...data.map(item));
   if (!data.length) list.append(h('li', { className: 'empty' }, 'No notifications yet.'));
-  if (total > data.length) list.append(h('li', { className: 'empty' }, `The ${data.length} newest of ${total}.`));
+  if (total > data.length) list.append(h('li', { className: 'empty' }, `The ${data.length} newest of ${totalText(total, estimated)}.`));
 }
 
 function item(notification) {

@@ -1,4 +1,5 @@
 /** The table view: sortable columns (the API's `ordering`), and pages from X-Total-Count and Link. */
+import { totalText } from './api.js';
 import { $, $$, h } from './dom.js';
 import { dueCue } from './due.js';
 import { PAGE_SIZE, listTasks, personName, priorityLabel, showing, statusLabel, view } from './tasks.js';
@@ -24,7 +25,7 @@ let latestRender = 0;  // re-reads overlap (a burst of live changes): only the a
 
 export async function renderTable() {
   const render = ++latestRender;
-  const { data: tasks, total, links } = await listTasks();
+  const { data: tasks, total, links, estimated } = await listTasks();
   if (render !== latestRender) return;  // an older answer arriving last would take a newer row away
   showing(tasks);
   const body = $('#task-table tbody');
@@ -34,7 +35,8 @@ export async function renderTable() {
   }
   markSortedColumn();
   const pages = Math.max(1, Math.ceil((total ?? tasks.length) / PAGE_SIZE));
-  $('#page-info').textContent = `Page ${view.page} of ${pages} · ${total ?? tasks.length} tasks`;
+  const count = totalText(total ?? tasks.length, estimated);
+  $('#page-info').textContent = `Page ${view.page} of ${estimated ? 'about ' : ''}${pages} · ${count} tasks`;
   $('#tasks-view [data-page="prev"]').disabled = !links.prev;
   $('#tasks-view [data-page="next"]').disabled = !links.next;
 }
