@@ -1,7 +1,10 @@
 """The problem-details shape: field names out of webargs' nesting, a readable detail."""
+import marshmallow as ma
 import pytest
+from flask import Flask
+from werkzeug.exceptions import BadRequest
 
-from taskwire_common.errors import describe_errors, flatten_errors
+from taskwire_common.errors import StrictParser, describe_errors, flatten_errors
 
 
 def test_webargs_locations_are_flattened_to_field_names():
@@ -39,3 +42,43 @@ def test_free_text_refuses_nul_and_says_so_in_its_pattern():
     with pytest.raises(ma.ValidationError):
         STORABLE_TEXT("a\x00b")
     assert STORABLE_TEXT.regex.pattern == r"^[^\x00]*$"
+
+
+class CountingSchema(ma.Schema):
+    """A query schema that counts its loads."""
+
+    loads = 0
+    status = ma.fields.List(ma.fields.String())
+    page = ma.fields.Integer(load_default=1)
+
+    def load(self, *args, **kwargs):
+        CountingSchema.loads += 1
+        return super().load(*args, **kwargs)
+
+
+def parse_query(parser, schema, query_string):
+    with Flask(__name__).test_request_context("/?" + query_string):
+        return parser.parse(schema, location="query", unknown=ma.RAISE, error_status_code=None)
+
+
+def test_a_query_string_is_parsed_once_and_each_caller_gets_its_own_copy():
+    parser, schema = StrictParser(), CountingSchema()
+    CountingSchema.loads = 0
+    first = parse_query(parser, schema, "status=todo&page=2")
+    assert first == {"status": ["todo"], "page": 2}
+    first.pop("page")
+    first["status"].append("done")
+    assert parse_query(parser, schema, "status=todo&page=2") == {"status": ["todo"], "page": 2}
+    assert CountingSchema.loads == 1
+    assert parse_query(parser, schema, "status=done") == {"status": ["done"], "page": 1}
+    assert CountingSchema.loads == 2
+
+
+def test_a_bad_query_string_is_refused_every_time_and_never_kept():
+    parser, schema = StrictParser(), CountingSchema()
+    CountingSchema.loads = 0
+    for _ in range(2):
+        with pytest.raises(BadRequest) as refused:
+            parse_query(parser, schema, "page=two")
+        assert refused.value.code == 400
+    assert CountingSchema.loads == 2
