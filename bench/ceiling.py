@@ -39,7 +39,6 @@ from sqlalchemy.pool import QueuePool
 from broker import topology
 from notify_svc import services as notify_services
 from tasks_svc import services as task_services
-from tasks_svc.schemas import TaskSchema
 from taskwire_common import contracts
 from taskwire_common.auth import Principal
 from taskwire_common.messaging import connection_parameters
@@ -210,7 +209,7 @@ class Ceiling:
         now = datetime.now(timezone.utc)
         values = {**task_services.DEFAULTS, **fields, "assigned_user": fields.get("assigned_user", principal.user_id),
                   "created_by": principal.user_id, "created_at": now, "updated_at": now, "version": 1}
-        task = TaskSchema().dump({**values, "id": None})
+        task = task_services.TASK_JSON.dump({**values, "id": None})
         event = contracts.task_created(task, contracts.Actor(principal.user_id, principal.username))
         statement = task_services.create_statement(principal, values["assigned_user"])
         sql, literals = self.creates[statement]

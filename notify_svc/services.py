@@ -11,14 +11,14 @@ from taskwire_common.db import db
 
 from .intake import take_in
 from .models import Notification
-from .notices import record_notices
+from .notices import NOTIFICATION, record_notices
 from .projection import newest_rows
 from .rules import audible, notices_for
 from .schemas import NotificationSchema
 
 
 def notification_json(notification: Notification) -> dict:
-    return NotificationSchema().dump(notification)
+    return NOTIFICATION.dump(notification)
 
 
 def handle_task_events(events: list[contracts.Event]) -> int:

@@ -51,8 +51,13 @@ CREATE_ASSIGNED_TASK = ChangeWithEvents(
     [EventSlot(from_row={"data.task.id": "id"})])
 
 
+# One schema for every dump: a marshmallow schema keeps no state between dumps, and making one per
+# call copied its fields each time (4 % of a create's CPU in tasks_svc).
+TASK_JSON = TaskSchema()
+
+
 def task_json(task: Task) -> dict:
-    return TaskSchema().dump(task)
+    return TASK_JSON.dump(task)
 
 
 def visible_tasks(principal: Principal) -> Select:
@@ -167,7 +172,7 @@ def create_task(principal: Principal, fields: dict, key: RequestKey | None = Non
         now = datetime.now(timezone.utc)
         values = {**DEFAULTS, **fields, "assigned_user": assignee, "created_by": principal.user_id,
                   "created_at": now, "updated_at": now, "version": 1}
-        task = TaskSchema().dump({**values, "id": None})
+        task = TASK_JSON.dump({**values, "id": None})
         event = contracts.task_created(task, actor(principal), current_request_id())
         rows = create_statement(principal, assignee).execute(db.session.connection(), [event], values)
         if not rows:
@@ -204,12 +209,12 @@ def update_task(principal: Principal, task_id: int, changes: dict, preconditions
         check_assignee(principal, changes["assigned_user"])
     current = {column.key: getattr(task, column.key) for column in Task.__table__.columns}
     wanted = {name: changes[name] for name in WRITABLE if name in changes}
-    before, requested = task_json(task), TaskSchema().dump({**current, **wanted})
+    before, requested = task_json(task), TASK_JSON.dump({**current, **wanted})
     diff = {name: [before[name], requested[name]] for name in WRITABLE if before[name] != requested[name]}
     if not diff:
         return before
     now = datetime.now(timezone.utc)
-    after = TaskSchema().dump({**current, **wanted, "updated_at": now, "version": task.version + 1})
+    after = TASK_JSON.dump({**current, **wanted, "updated_at": now, "version": task.version + 1})
     event = contracts.task_updated(after, diff, actor(principal), current_request_id())
     write(update(Task).where(Task.id == task.id)
           .values({**{name: wanted[name] for name in diff}, "updated_at": now, "version": after["version"]})

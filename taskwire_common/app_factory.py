@@ -16,7 +16,7 @@ from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkExtension, 
 from .auth import Authenticator, Principal, PublicKeys, TokenVerifier
 from .blueprint import SECURITY_SCHEMES
 from .conditional import PreconditionFailed, precondition_failed_response
-from .db import check_database, db, init_reads, release_sessions_safely, sqlalchemy_url
+from .db import check_database, db, init_reads, ping_when_idle, release_sessions_safely, sqlalchemy_url
 from .errors import ProblemApi, problem_response
 from .health import HealthCheck, register_health
 from .jwks import RemoteKeySet, fetch_from_url, read_from_file
@@ -91,15 +91,17 @@ def create_service_app(import_name: str, settings: ServiceSettings, parts: Servi
     if settings.database_url:
         app.config.update(
             SQLALCHEMY_DATABASE_URI=sqlalchemy_url(settings.database_url),
-            # Pre-ping: one `SELECT 1` per checkout (about 60 us here) so that after a database
-            # restart no request fails on a stale pooled connection; without it every worker answered
-            # one 503 after PostgreSQL was already back. Connections beyond pool_size are closed on
-            # return: under load that is a new PostgreSQL backend per request. Size the pool for the
-            # concurrency a worker really sees.
+            # A pooled connection idle for a while is pinged before use (db.ping_when_idle), so that
+            # after a database restart no request fails on a stale one; without a ping every worker
+            # answered one 503 after PostgreSQL was already back. Connections beyond pool_size are
+            # closed on return: under load that is a new PostgreSQL backend per request. Size the
+            # pool for the concurrency a worker really sees.
             SQLALCHEMY_ENGINE_OPTIONS={"pool_size": settings.db_pool_size, "max_overflow": 4,
-                                       "pool_pre_ping": True, "connect_args": {"connect_timeout": 5}},
+                                       "connect_args": {"connect_timeout": 5}},
         )
         db.init_app(app)
+        with app.app_context():
+            ping_when_idle(db.engine)
         init_reads(app, settings.database_url, settings.db_pool_size)
         release_sessions_safely(app)
         Migrate(app, db, directory=parts.migrations_dir or "migrations")

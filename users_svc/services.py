@@ -62,8 +62,11 @@ def user_json(user: User, **changed: Any) -> dict:
     return user_values_json({**values, **changed})
 
 
+USER_JSON = UserSchema()  # one for every dump (see tasks_svc.services.TASK_JSON)
+
+
 def user_values_json(values: dict) -> dict:
-    return UserSchema().dump({**values, "is_staff": values["role"] == "admin"})
+    return USER_JSON.dump({**values, "is_staff": values["role"] == "admin"})
 
 
 def find_user_by_username(username: str) -> User | None:
