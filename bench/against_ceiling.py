@@ -3,9 +3,9 @@
 Each round runs the same request with the same load (wrk, 2 threads, 32 connections) first through
 Taskwire's gateway, then through the ceiling's (bench/ceiling.py); before and after each run every
 process a request passes through is read from /proc, and the run's CPU is divided by its requests.
-What is reported is each side's median over the rounds and Taskwire's fraction of the ceiling, with
-the machine's load average during the rounds: a busy machine slows both sides alike, so the
-fraction travels where the absolute figure does not.
+What is reported is each side's median over the rounds, and Taskwire's fraction of the ceiling: the
+median of the rounds' own fractions. The machine's load average during the rounds goes with them. A
+busy machine slows both sides alike, so the fraction travels where the absolute figure does not.
 """
 from __future__ import annotations
 
@@ -145,8 +145,13 @@ class AgainstCeiling:
                      f"{runs['ceiling'][-1]['requests_per_s']:.0f} req/s "
                      f"({runs['ceiling'][-1]['cpu_ms_per_request']['total']} ms); load {loads[-1]:.1f}")
         taskwire, ceiling = (summary(runs[side]) for side in sides)
+        # Each round's two runs are back to back, so their ratio sees the same machine; the median of
+        # those ratios shrugs off a round that another tenant of the machine slowed on one side only.
+        fractions = [mine["requests_per_s"] / bare["requests_per_s"]
+                     for mine, bare in zip(runs["taskwire"], runs["ceiling"], strict=True)]
         return {"requests_per_s": taskwire["requests_per_s"], "ceiling_requests_per_s": ceiling["requests_per_s"],
-                "fraction": round(taskwire["requests_per_s"] / ceiling["requests_per_s"], 3),
+                "fraction": round(statistics.median(fractions), 3),
+                "round_fractions": [round(fraction, 3) for fraction in fractions],
                 "cpu_ms_per_request": taskwire["cpu_ms_per_request"],
                 "ceiling_cpu_ms_per_request": ceiling["cpu_ms_per_request"],
                 "load_1min": {"min": round(min(loads), 2), "max": round(max(loads), 2)},

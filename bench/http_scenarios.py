@@ -49,7 +49,7 @@ class HttpScenarios:
         return self.ceiling
 
     def against_ceiling(self) -> AgainstCeiling:
-        rounds, seconds = (3, 3) if self.quick else (3, 10)
+        rounds, seconds = (3, 3) if self.quick else (5, 6)
         ceiling = self.ceiling_stack()
         return AgainstCeiling(self.gateway, ceiling, CpuMeter(self.stack, ceiling), self.log, rounds, seconds)
 
