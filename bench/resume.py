@@ -15,16 +15,13 @@ import orjson
 import requests
 import websocket
 from gevent.pool import Pool
-from wsproto.connection import Connection, ConnectionType
-from wsproto.events import CloseConnection, Ping, TextMessage
-from wsproto.utilities import RemoteProtocolError
 
 from harness.procfs import cpu_seconds
 from harness.wait import poll, wait_until
+from harness.ws import read_raw_messages
 
 RESUME_TIMEOUT = 600.0
 MAX_PROBLEMS = 5  # noted per socket; the first is enough to fail the scenario, a few tell the pattern
-RECEIVE_BYTES = 65536
 
 
 def cursor_offset(cursor: str) -> int:
@@ -136,37 +133,14 @@ class FeedSockets:
         client.opened_at = time.time()
         self._connections.append(ws)
         ws.settimeout(None)
-        # The raw socket, read in large pieces and parsed by wsproto (the relay's own WebSocket library):
-        # websocket-client spends more on a frame (three reads, a frame object, a UTF-8 check in pure Python)
-        # than the relay does sending it, so this one process set the pace, and in one run the relay dropped
-        # 49 of 2,000 sockets mid-replay while they waited their turn here. `sock` is the connected socket in
-        # websocket-client 1.9 (the lock pins 1.9.2); its handshake reads no further than the headers, so every
-        # frame is still to be read from it.
-        sock, frames, parts = ws.sock, Connection(ConnectionType.CLIENT), []
-        if sock is None:
-            client.ended = "no socket after the handshake"
-            return
+
+        def deliver(text: str, arrived: float) -> None:
+            client.receive(orjson.loads(text), arrived)
         try:
-            while True:
-                data = sock.recv(RECEIVE_BYTES)
-                if not data:
-                    client.ended = f"connection closed without a close frame after {client.events} events"
-                    return
-                arrived = time.time()
-                frames.receive_data(data)
-                for event in frames.events():
-                    if isinstance(event, TextMessage):  # wsproto hands over what arrived of a message so far
-                        parts.append(event.data)
-                        if event.message_finished:
-                            client.receive(orjson.loads("".join(parts)), arrived)
-                            parts.clear()
-                    elif isinstance(event, Ping):
-                        ws.pong(event.payload)
-                    elif isinstance(event, CloseConnection):
-                        client.ended = f"closed by the relay ({event.code}) after {client.events} events"
-                        return
-        except (websocket.WebSocketException, OSError, ValueError, RemoteProtocolError) as exc:
-            client.ended = f"{type(exc).__name__}: {exc} after {client.events} events"
+            ending = read_raw_messages(ws, deliver)
+        except ValueError as exc:  # a message that is not JSON
+            ending = f"{type(exc).__name__}: {exc}"
+        client.ended = f"{ending} after {client.events} events"
 
     def raise_failures(self, stage: str) -> None:
         """Fail the scenario loudly when a socket broke a check or was ended."""
