@@ -137,16 +137,23 @@ class Reader:
         self.cursor, self.dialect = cursor, dialect
 
     def rows(self, statement: ClauseElement, params: dict[str, Any]) -> list[dict[str, Any]]:
-        state = compiled(statement, self.dialect).construct_expanded_state(params)
-        self.cursor.execute(state.statement, state.parameters)
+        self.cursor.execute(*bound(compiled(statement, self.dialect), params))
         names = [column.name for column in self.cursor.description]
         return [dict(zip(names, row, strict=True)) for row in self.cursor.fetchall()]
 
     def value(self, statement: ClauseElement, params: dict[str, Any]) -> Any:
         """The first column of the one row the statement returns."""
-        state = compiled(statement, self.dialect).construct_expanded_state(params)
-        self.cursor.execute(state.statement, state.parameters)
+        self.cursor.execute(*bound(compiled(statement, self.dialect), params))
         return self.cursor.fetchone()[0]
+
+
+def bound(statement: SQLCompiler, params: dict[str, Any]) -> tuple[str, Any]:
+    """The compiled statement's SQL and its parameters with these values. Only a statement with an
+    `IN (…)` of bound values (an expanding parameter) needs its SQL rewritten for each set of values."""
+    if statement.post_compile_params or statement.literal_execute_params:
+        state = statement.construct_expanded_state(params)
+        return state.statement, state.parameters
+    return statement.string, statement.construct_params(params)
 
 
 @lru_cache(maxsize=1024)
