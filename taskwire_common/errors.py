@@ -145,6 +145,9 @@ def find_unstorable_text(value: object, name: str | None = None) -> str | None:
     return None
 
 
+KEPT_QUERY_BYTES = 256  # StrictParser.parse keeps the parsed arguments of query strings up to this long
+
+
 class StrictParser(FlaskParser):
     """Invalid input is a 400 naming the field; no JSON document or query string can crash a service."""
 
@@ -177,17 +180,20 @@ class StrictParser(FlaskParser):
 
         A client polls a list with the same query string again and again, and parsing it through the
         schema was about 8 % of a list request's CPU. What is kept is the parsed arguments, never a
-        failure: a bad query string is parsed (and refused) every time. 4,096 query strings are kept
-        at most, the least recently used going first, so no client can make the cache grow. Each call
-        gets its own copy: a view may change its arguments.
+        failure: a bad query string is parsed (and refused) every time. Only query strings of up to
+        KEPT_QUERY_BYTES are kept, 1,024 at most, the least recently used going first: a client sending
+        long or ever new ones (a filter of a thousand ids) costs the parse, never memory. Each call gets
+        its own copy: a view may change its arguments.
         """
-        if location not in ("query", "querystring") or not isinstance(argmap, ma.Schema) or validate or error_headers:
+        query_string = (req or request).query_string
+        if (location not in ("query", "querystring") or not isinstance(argmap, ma.Schema) or validate
+                or error_headers or len(query_string) > KEPT_QUERY_BYTES):
             return super().parse(argmap, req, location=location, validate=validate, error_headers=error_headers,
                                  **options)
-        parsed = self._parsed_query(argmap, (req or request).query_string, location, tuple(options.items()))
+        parsed = self._parsed_query(argmap, query_string, location, tuple(options.items()))
         return {name: list(value) if isinstance(value, list) else value for name, value in parsed.items()}
 
-    @functools.lru_cache(maxsize=4096)  # noqa: B019  # the parser lives as long as the process
+    @functools.lru_cache(maxsize=1024)  # noqa: B019  # the parser lives as long as the process
     def _parsed_query(self, schema: ma.Schema, query_string: bytes, location: str,
                       options: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
         """The schema's load of the current request's query string (which is `query_string`)."""

@@ -172,7 +172,8 @@ def pagination_headers(total: int, page: int, page_size: int) -> dict[str, str]:
         links["prev"] = min(page - 1, last)
     if page < last:
         links["next"] = page + 1
-    base = link_base(tuple(request.environ.get(name, "") for name in LINK_ENVIRON))
+    request_url = tuple(request.environ.get(name, "") for name in LINK_ENVIRON)
+    base = link_base(request_url) if sum(map(len, request_url)) <= KEPT_URL_CHARS else build_link_base()
 
     def url(number: int) -> str:
         return f"{base}page={number}&page_size={page_size}"
@@ -188,13 +189,19 @@ def pagination_headers(total: int, page: int, page_size: int) -> dict[str, str]:
 # What a page's links are made of: the request's URL as the client sent it (after TrustedProxyFix).
 LINK_ENVIRON = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO",
                 "QUERY_STRING")
+KEPT_URL_CHARS = 512  # a longer request URL's link start is built anew each time, never kept
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def link_base(_request_url: tuple[str, ...]) -> str:
-    """The links' common start for the current request, whose URL `_request_url` is (LINK_ENVIRON): the
-    absolute URL with the query less its page and page size. A client polling a list sends the same URL
-    again and again; building this was 5 % of a list request's CPU."""
+    """build_link_base for the current request, whose URL `_request_url` is (LINK_ENVIRON), kept per URL:
+    a client polling a list sends the same URL again and again, and building it was 5 % of a list
+    request's CPU. 1,024 URLs of up to KEPT_URL_CHARS are kept at most, the least recently used going first."""
+    return build_link_base()
+
+
+def build_link_base() -> str:
+    """The links' common start: the request's absolute URL with its query less the page and page size."""
     query = urlencode([(name, value) for name, value in request.args.items(multi=True)
                        if name not in ("page", "page_size")])
     return request.base_url + "?" + (query + "&" if query else "")

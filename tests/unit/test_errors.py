@@ -4,7 +4,7 @@ import pytest
 from flask import Flask
 from werkzeug.exceptions import BadRequest
 
-from taskwire_common.errors import StrictParser, describe_errors, flatten_errors
+from taskwire_common.errors import KEPT_QUERY_BYTES, StrictParser, describe_errors, flatten_errors
 
 
 def test_webargs_locations_are_flattened_to_field_names():
@@ -81,4 +81,14 @@ def test_a_bad_query_string_is_refused_every_time_and_never_kept():
         with pytest.raises(BadRequest) as refused:
             parse_query(parser, schema, "page=two")
         assert refused.value.code == 400
+    assert CountingSchema.loads == 2
+
+
+def test_a_long_query_string_is_parsed_every_time_and_never_kept():
+    parser, schema = StrictParser(), CountingSchema()
+    CountingSchema.loads = 0
+    long_query = "status=" + ",".join(["todo"] * 100)
+    assert len(long_query) > KEPT_QUERY_BYTES
+    for _ in range(2):
+        assert parse_query(parser, schema, long_query)["page"] == 1
     assert CountingSchema.loads == 2
