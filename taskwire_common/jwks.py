@@ -3,8 +3,9 @@
 Fetched at the first token (and by the health check), again when a token names a key id the set
 does not hold (a rotation), and every JWKS_REFRESH_SECONDS (a removed key stops verifying).
 A key id the set does not hold costs at most one fetch per MIN_FETCH_INTERVAL per process,
-however many tokens name unknown ids: a request that came in while a fetch was on its way waits
-for the next one, which tells it whether the key exists. Only Ed25519 keys are taken.
+however many tokens name unknown ids: a request that came in while a fetch was on its way takes
+the key from it if it has it, and otherwise waits for the next fetch, which tells it whether the
+key exists. Only Ed25519 keys are taken.
 
 The set can also come from a file (JWKS_FILE, the same JSON), for a deployment that configures
 public keys rather than fetching them.
@@ -80,16 +81,27 @@ class RemoteKeySet:
         """The key with this id; None if the set, fetched after this call began, has no such key.
         Raises KeysUnavailable when no set could ever be fetched."""
         asked_at = self._clock()
-        keys = self._keys
-        if keys is not None and kid in keys and asked_at - self._fetched_at < self.refresh_seconds:
-            return keys[kid]
+        if (key := self._fresh_key(kid, asked_at)) is not None:
+            return key
         with self._lock:
+            # A fetch that was on its way when this call began may have brought the key: then it is
+            # as fresh as any (waiting for the next fetch, one interval later, stalled every request
+            # that came in during a worker's first fetch or a refresh by up to a second).
+            if (key := self._fresh_key(kid, asked_at)) is not None:
+                return key
             if self._fetch_started <= asked_at:  # no fetch began after this call did: make one
                 self._refresh()
             keys = self._keys
         if keys is None:
             raise KeysUnavailable(self.last_error)
         return keys.get(kid)
+
+    def _fresh_key(self, kid: str, asked_at: float) -> Ed25519PublicKey | None:
+        """The key, from a set fetched less than refresh_seconds before `asked_at`; else None."""
+        keys = self._keys
+        if keys is not None and kid in keys and asked_at - self._fetched_at < self.refresh_seconds:
+            return keys[kid]
+        return None
 
     def health(self) -> tuple[bool, object]:
         if self._keys is None:

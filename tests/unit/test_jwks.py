@@ -99,3 +99,29 @@ def test_only_ed25519_keys_with_a_kid_are_taken():
     assert list(parse_jwks(document)) == ["good"]
     with pytest.raises(ValueError):
         parse_jwks({"keys": "nope"})
+
+
+def test_a_request_that_comes_in_while_a_fetch_is_on_its_way_takes_the_key_from_it(clock):
+    """A worker's first fetch, or a refresh: the requests that arrive meanwhile do not wait for a second one."""
+    import threading
+    fetching, release = threading.Event(), threading.Event()
+    source = Source("a")
+
+    def slow_fetch():
+        fetching.set()
+        release.wait(5)
+        return source()
+    keys = RemoteKeySet(slow_fetch, clock=clock, sleep=clock.sleep)
+    first = threading.Thread(target=keys.public_key, args=("a",))
+    first.start()
+    assert fetching.wait(5)
+    clock.now += 0.01  # the second request arrives after the fetch began
+    found = []
+    second = threading.Thread(target=lambda: found.append(keys.public_key("a")))
+    second.start()
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert found and found[0] is not None
+    assert source.fetches == 1 and clock.now == 1000.01  # no second fetch, no wait for one
+    assert keys.public_key("made-up") is None and source.fetches == 2  # an unknown kid still fetches
