@@ -1,8 +1,9 @@
 """tasks_svc's fixtures: its app on tasks_db_it, a client, a directory of users with tokens, its outbox."""
+import psycopg2
 import pytest
 from sqlalchemy import text
 
-from taskwire_common.db import db
+from taskwire_common.db import READS, db
 from tests.integration.support import TASKS_DATABASE_URL, admit, emptied, migrated_app
 
 # tasks_svc's directory is fed by users_svc: its tests run users_svc beside it.
@@ -28,6 +29,22 @@ def tasks_app(it_env):
 @pytest.fixture
 def tasks_db(tasks_app):
     return emptied(tasks_app, TASKS_TABLES)
+
+
+@pytest.fixture
+def kill_connections(tasks_app):
+    """Kill every connection to tasks_db_it but the killer's, as a restart of PostgreSQL would. Afterwards
+    the app's pools are emptied: the next test must not meet a connection killed a moment after its last
+    use, which nothing pings (db.ping_when_idle)."""
+    def kill() -> None:
+        with psycopg2.connect(TASKS_DATABASE_URL) as other, other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            assert cursor.rowcount >= 1
+    yield kill
+    with tasks_app.app_context():
+        db.engine.dispose()
+    tasks_app.extensions[READS].dispose()
 
 
 @pytest.fixture

@@ -235,34 +235,24 @@ def test_a_connection_lost_after_the_commit_does_not_turn_the_answer_into_a_500(
     assert [event["type"] for event in task_events()] == ["task.created"]
 
 
-def kill_pooled_connections():
-    import psycopg2
-
-    from tests.integration.support import TASKS_DATABASE_URL
-    with psycopg2.connect(TASKS_DATABASE_URL) as other, other.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
-        assert cursor.rowcount >= 1
-
-
 def test_a_pooled_connection_found_dead_after_idling_is_replaced_before_the_write(tasks_client, people,
-                                                                                  monkeypatch):
+                                                                                  kill_connections, monkeypatch):
     from taskwire_common import db
     admin = bearer(people["root"])
     assert tasks_client.post("/api/tasks/", json={"title": "First"}, headers=admin).status_code == 201
-    kill_pooled_connections()  # as a restart of PostgreSQL would
+    kill_connections()
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)  # every pooled connection has idled past it
     response = tasks_client.post("/api/tasks/", json={"title": "Second"}, headers=admin)
     assert response.status_code == 201, response.json
 
 
 def test_a_connection_killed_just_after_use_fails_one_write_with_a_503_then_the_pool_is_renewed(
-        tasks_client, people, task_events, monkeypatch):
+        tasks_client, people, task_events, kill_connections, monkeypatch):
     from taskwire_common import db
     admin = bearer(people["root"])
     assert tasks_client.post("/api/tasks/", json={"title": "First"}, headers=admin).status_code == 201
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)  # no pooled connection counts as idle
-    kill_pooled_connections()
+    kill_connections()
     failed = tasks_client.post("/api/tasks/", json={"title": "Lost"}, headers=admin)
     assert failed.status_code == 503 and failed.json["status"] == 503
     assert tasks_client.post("/api/tasks/", json={"title": "Second"}, headers=admin).status_code == 201
