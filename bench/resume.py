@@ -18,7 +18,7 @@ from gevent.pool import Pool
 
 from harness.procfs import cpu_seconds
 from harness.wait import poll, wait_until
-from harness.ws import read_raw_messages
+from harness.ws_load import read_raw_messages
 
 RESUME_TIMEOUT = 600.0
 MAX_PROBLEMS = 5  # noted per socket; the first is enough to fail the scenario, a few tell the pattern

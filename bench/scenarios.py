@@ -19,7 +19,8 @@ from broker import topology
 from harness import amqp, procfs, seed
 from harness.stack_runner import StackRunner
 from harness.wait import poll, wait_until
-from harness.ws import SocketPool, ws_url
+from harness.ws import ws_url
+from harness.ws_load import SocketPool
 from stack.config import REPO, Profile
 from taskwire_common import contracts
 from taskwire_common.messaging import ConfirmingPublisher

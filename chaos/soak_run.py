@@ -19,7 +19,8 @@ from harness import api, seed
 from harness.infra import FAULT_LOG, SOAK_RUNNING
 from harness.procfs import MemorySampler
 from harness.stack_runner import StackRunner
-from harness.ws import CountingPool, NeverReadingClient, ws_url
+from harness.ws import ws_url
+from harness.ws_load import CountingPool, NeverReadingClient
 from stack.config import Profile, load_profile
 
 from . import soak_load
