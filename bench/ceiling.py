@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import gevent
+import gevent.event
 import orjson
 import pika
 import psycopg2
@@ -72,7 +73,8 @@ def caller(environ: dict[str, Any]) -> Principal:
 class Page:
     """A Taskwire list's page as psycopg2 runs it: the page with its total, and the estimate past the exact count."""
 
-    rows: tuple[str, dict[str, Any]]  # pagination.page_statement: the total on every row
+    rows: tuple[str, dict[str, Any]]  # pagination.page_statement: the total on every row, one row past the page
+    size: int
     few_rows: bool
     estimate: tuple[str, dict[str, Any]]  # EXPLAIN of the unordered select (pagination.planner_rows)
 
@@ -91,8 +93,10 @@ class Pages:
             number, size = int(args.pop("page", ["1"])[0]), int(args.pop("page_size", ["20"])[0])
             select, params, few_rows = self.build(principal, args)
             sql, values = compiled(select.order_by(None).params(params))
-            paged = page_statement(select, few_rows).params(params, page_limit=size, page_offset=(number - 1) * size)
-            self.cache[key] = Page(compiled(paged), few_rows, ("EXPLAIN (FORMAT JSON) " + sql, values))
+            # One row more than the page, as pagination.fetch_rows_page reads to know whether a page follows.
+            paged = page_statement(select, few_rows).params(params, page_limit=size + 1,
+                                                            page_offset=(number - 1) * size)
+            self.cache[key] = Page(compiled(paged), size, few_rows, ("EXPLAIN (FORMAT JSON) " + sql, values))
         return self.cache[key]
 
 
@@ -134,10 +138,14 @@ class BareFeed:
         self.amqp_url = amqp_url
         self.sockets: set[simple_websocket.Server] = set()
         self.consumer: gevent.Greenlet | None = None
+        self.bound = gevent.event.Event()
 
     def serve(self, environ: dict[str, Any]) -> None:
         if self.consumer is None:
             self.consumer = gevent.spawn(self.consume)
+        # The handshake completes only once the queue is bound: an event published after it reaches the socket.
+        if not self.bound.wait(10):
+            raise RuntimeError("the bare feed's queue was not bound within 10 s")
         ws = simple_websocket.Server(environ)
         self.sockets.add(ws)
         try:
@@ -153,6 +161,7 @@ class BareFeed:
         channel = connection.channel()
         queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
         channel.queue_bind(queue, topology.EXCHANGE, "task.*")
+        self.bound.set()
         for _method, _properties, body in channel.consume(queue, auto_ack=True):
             text = body.decode()
             for ws in list(self.sockets):
@@ -189,7 +198,7 @@ class Ceiling:
         with borrowed(connections, autocommit=True) as connection, connection.cursor() as cursor:
             cursor.execute(*page.rows)
             names = [column.name for column in cursor.description]
-            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()[:page.size]]
             total = rows[0]["_total_rows"] if rows else 0  # the bench asks for first pages only
             for row in rows:
                 del row["_total_rows"]
