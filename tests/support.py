@@ -21,6 +21,19 @@ def next_page(response) -> str | None:
     return next((link["url"] for link in links if link.get("rel") == "next"), None)
 
 
+def walk_pages(client, url: str, headers: dict) -> list[tuple[list[dict], int]]:
+    """Every page of a list from `url` on, by following rel="next": each page's items and the total it reported.
+    rel="next" must never name an empty page."""
+    pages: list[tuple[list[dict], int]] = []
+    while url:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200 and response.json, url
+        pages.append((response.json, int(response.headers["X-Total-Count"])))
+        url = next_page(response)
+        assert len(pages) <= 100, "rel=\"next\" never ends"
+    return pages
+
+
 def wait_for(condition, timeout: float = 5.0, interval: float = 0.02, message: str = "condition"):
     """Poll until condition() is truthy and return its value; fail the test at the deadline."""
     value = poll(condition, timeout, interval)

@@ -1,7 +1,10 @@
 """What integration tests and their fixtures import: the databases and broker vhost they use, and app helpers."""
+import contextlib
 import dataclasses
 import importlib
+from collections.abc import Iterator
 
+import psycopg2
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import text
@@ -48,3 +51,21 @@ def emptied(app: Flask, tables: str) -> Flask:
         db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY"))
         db.session.commit()
     return app
+
+
+def run_sql(database_url: str, *statements: str) -> None:
+    """Statements run and committed on a connection of their own, outside any app's pool."""
+    with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+@contextlib.contextmanager
+def planner_statistics_held(database_url: str, table: str) -> Iterator[None]:
+    """No autovacuum on the table meanwhile: its planner statistics stay what the test makes them (ANALYZE);
+    afterwards autovacuum is back and the statistics are taken anew."""
+    run_sql(database_url, f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+    try:
+        yield
+    finally:
+        run_sql(database_url, f"ALTER TABLE {table} RESET (autovacuum_enabled)", f"ANALYZE {table}")

@@ -1,4 +1,6 @@
 """The public key set services other than users_svc verify with: fetched, cached, refetched sparingly."""
+import threading
+
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -101,9 +103,24 @@ def test_only_ed25519_keys_with_a_kid_are_taken():
         parse_jwks({"keys": "nope"})
 
 
+class WatchedLock:
+    """The key set's lock, telling when a second caller has come to wait for it."""
+
+    def __init__(self):
+        self.lock, self.second_waits, self.takers = threading.Lock(), threading.Event(), 0
+
+    def __enter__(self):
+        self.takers += 1
+        if self.takers == 2:
+            self.second_waits.set()
+        return self.lock.__enter__()
+
+    def __exit__(self, *exc):
+        return self.lock.__exit__(*exc)
+
+
 def test_a_request_that_comes_in_while_a_fetch_is_on_its_way_takes_the_key_from_it(clock):
     """A worker's first fetch, or a refresh: the requests that arrive meanwhile do not wait for a second one."""
-    import threading
     fetching, release = threading.Event(), threading.Event()
     source = Source("a")
 
@@ -112,6 +129,7 @@ def test_a_request_that_comes_in_while_a_fetch_is_on_its_way_takes_the_key_from_
         release.wait(5)
         return source()
     keys = RemoteKeySet(slow_fetch, clock=clock, sleep=clock.sleep)
+    keys._lock = lock = WatchedLock()
     first = threading.Thread(target=keys.public_key, args=("a",))
     first.start()
     assert fetching.wait(5)
@@ -119,6 +137,7 @@ def test_a_request_that_comes_in_while_a_fetch_is_on_its_way_takes_the_key_from_
     found = []
     second = threading.Thread(target=lambda: found.append(keys.public_key("a")))
     second.start()
+    assert lock.second_waits.wait(5)  # it found no key and waits for the fetch on its way
     release.set()
     first.join(5)
     second.join(5)

@@ -1,9 +1,8 @@
 """Task list filters, alone and combined, ordering and pagination; every bad value a 400 naming it."""
-import psycopg2
 import pytest
 
-from tests.integration.support import TASKS_DATABASE_URL
-from tests.support import bearer, next_page
+from tests.integration.support import TASKS_DATABASE_URL, planner_statistics_held, run_sql
+from tests.support import bearer, walk_pages
 
 TASKS = [  # title, description, priority, status, due_date, assignee
     ("Write report", "quarterly numbers", "high", "todo", "2026-12-01", 2),
@@ -126,8 +125,7 @@ def test_a_total_past_the_limit_is_the_planners_estimate(tasks_client, tasks_db,
     admin = bearer(seeded["root"])
     for number in range(60):
         assert tasks_client.post("/api/tasks/", headers=admin, json={"title": f"Bulk {number}"}).status_code == 201
-    with psycopg2.connect(TASKS_DATABASE_URL) as connection, connection.cursor() as cursor:
-        cursor.execute("ANALYZE tasks")  # what autovacuum does for a real table: the planner's statistics
+    run_sql(TASKS_DATABASE_URL, "ANALYZE tasks")  # what autovacuum does for a real table: the planner's statistics
     monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 10)
     response = tasks_client.get("/api/tasks/?page_size=5&ordering=id", headers=admin)
     assert response.status_code == 200 and len(response.json) == 5
@@ -143,36 +141,22 @@ def test_a_total_past_the_limit_is_the_planners_estimate(tasks_client, tasks_db,
     assert few.headers["X-Total-Count"] == "1" and "X-Total-Count-Estimated" not in few.headers
 
 
-def run_sql(*statements):
-    with psycopg2.connect(TASKS_DATABASE_URL) as connection, connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-
-
 def walk(client, headers, query):
-    """Every page by following rel="next" from page 1: the pages' tasks, and the totals each page reported."""
-    url, pages = f"/api/tasks/?{query}", []
-    while url:
-        response = client.get(url, headers=headers)
-        assert response.status_code == 200 and response.json, url  # rel="next" never names an empty page
-        pages.append(([task["title"] for task in response.json], int(response.headers["X-Total-Count"])))
-        url = next_page(response)
-        assert len(pages) <= 100
-    return pages
+    """Every page by following rel="next" from page 1: the pages' titles, and the totals each page reported."""
+    return [([task["title"] for task in tasks], total)
+            for tasks, total in walk_pages(client, f"/api/tasks/?{query}", headers)]
 
 
 @pytest.fixture
 def planner_left_alone():
-    """No autovacuum on tasks during the test: the planner's statistics stay what the test made them."""
-    run_sql("ALTER TABLE tasks SET (autovacuum_enabled = false)")
-    yield
-    run_sql("ALTER TABLE tasks RESET (autovacuum_enabled)", "ANALYZE tasks")
+    with planner_statistics_held(TASKS_DATABASE_URL, "tasks"):
+        yield
 
 
 def test_next_reaches_every_task_when_the_estimate_is_stale_low(tasks_client, seeded, planner_left_alone,
                                                                monkeypatch):
     from taskwire_common import pagination
-    run_sql("ANALYZE tasks")  # the planner sees 6 tasks
+    run_sql(TASKS_DATABASE_URL, "ANALYZE tasks")  # the planner sees 6 tasks
     admin = bearer(seeded["root"])
     for number in range(60):
         assert tasks_client.post("/api/tasks/", headers=admin, json={"title": f"Bulk {number}"}).status_code == 201
@@ -190,7 +174,8 @@ def test_past_the_end_of_a_stale_high_estimate_last_points_back_into_the_list(ta
     admin = bearer(seeded["root"])
     for number in range(60):
         assert tasks_client.post("/api/tasks/", headers=admin, json={"title": f"Bulk {number}"}).status_code == 201
-    run_sql("ANALYZE tasks", "DELETE FROM tasks WHERE title LIKE 'Bulk %' AND title <> 'Bulk 0'")  # 7 left
+    run_sql(TASKS_DATABASE_URL, "ANALYZE tasks",
+            "DELETE FROM tasks WHERE title LIKE 'Bulk %' AND title <> 'Bulk 0'")  # 7 left
     monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 5)
     past = tasks_client.get("/api/tasks/?page_size=2&page=6", headers=admin)
     assert past.status_code == 200 and past.json == []

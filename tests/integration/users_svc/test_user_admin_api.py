@@ -1,9 +1,8 @@
 """users_svc admin endpoints: list, create, get, patch, deactivate, role change, and who may use them."""
-import psycopg2
 import pytest
 
-from tests.integration.support import USERS_DATABASE_URL
-from tests.support import bearer, next_page
+from tests.integration.support import USERS_DATABASE_URL, planner_statistics_held, run_sql
+from tests.support import bearer, walk_pages
 
 ADMIN_CALLS = [
     ("get", "/api/auth/users/", None),
@@ -53,15 +52,9 @@ def test_user_list_orders_by_id_or_username_either_way(client, make_user, admin_
 @pytest.fixture
 def users_planner_sees_one_user(admin_token):
     """The planner's statistics taken with only the admin there, and no autovacuum to renew them: stale low."""
-    run_sql("ALTER TABLE users SET (autovacuum_enabled = false)", "ANALYZE users")
-    yield
-    run_sql("ALTER TABLE users RESET (autovacuum_enabled)", "ANALYZE users")
-
-
-def run_sql(*statements):
-    with psycopg2.connect(USERS_DATABASE_URL) as connection, connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
+    with planner_statistics_held(USERS_DATABASE_URL, "users"):
+        run_sql(USERS_DATABASE_URL, "ANALYZE users")
+        yield
 
 
 def test_next_reaches_every_user_past_the_exact_count_limit(client, make_user, admin_token,
@@ -71,15 +64,12 @@ def test_next_reaches_every_user_past_the_exact_count_limit(client, make_user, a
     for number in range(6):
         make_user(f"many{number}")
     monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 2)
-    url, seen = "/api/auth/users/?page_size=2", []
-    while url:
-        response = client.get(url, headers=bearer(admin_token))
-        assert response.status_code == 200 and response.json, url
-        seen += [user["username"] for user in response.json]
-        url = next_page(response)
-        assert len(seen) <= 20
+    pages = walk_pages(client, "/api/auth/users/?page_size=2", bearer(admin_token))
+    seen = [user["username"] for users, _ in pages for user in users]
     assert len(seen) == 7 and len(set(seen)) == 7
-    assert response.headers["X-Total-Count"] == "7" and "X-Total-Count-Estimated" not in response.headers
+    assert pages[-1][1] == 7  # the last page's total is exact
+    last = client.get("/api/auth/users/?page_size=2&page=4", headers=bearer(admin_token))
+    assert last.headers["X-Total-Count"] == "7" and "X-Total-Count-Estimated" not in last.headers
 
 
 def test_user_list_filters_by_role_activity_and_text(client, make_user, admin_token):
