@@ -1,5 +1,9 @@
 """The clients of the mass-resume scenario: sockets that note their cursor, then resume from it and check, message by
-message, that the relay replays exactly what they missed, in order, before the live marker."""
+message, that the relay replays exactly what they missed, in order, before the live marker.
+
+One socket per cursor resumes first on its own and is checked message by message; the sockets of the mass
+resume from that cursor then compare what they receive with its messages byte for byte (a Replayed), and
+parse only what follows or differs."""
 from __future__ import annotations
 
 import resource
@@ -18,7 +22,7 @@ from gevent.pool import Pool
 
 from harness.procfs import cpu_seconds
 from harness.wait import poll, wait_until
-from harness.ws_load import read_raw_messages
+from harness.ws_load import ExpectedPrefix, read_raw_messages, server_frames
 
 RESUME_TIMEOUT = 600.0
 MAX_PROBLEMS = 5  # noted per socket; the first is enough to fail the scenario, a few tell the pattern
@@ -60,6 +64,17 @@ class FeedSocket:
     marker_at: float | None = None
     ended: str | None = None  # how the connection ended, when the relay or the network ended it
     problems: list[str] = field(default_factory=list)
+    replayed: Replayed | None = None  # what this socket is expected to be sent first, compared byte for byte
+    recording: list[str] | None = None  # a probe's messages, as received, up to the run's last event
+    compared: ExpectedPrefix | None = None  # set while reading, when `replayed` is
+
+    def matched(self, arrived: float) -> None:
+        """Every byte of `replayed` arrived as expected: this socket is where the probe was after the same bytes."""
+        assert self.replayed is not None
+        probe = self.replayed.probe
+        self.last_cursor, self.last_offset = probe.last_cursor, probe.last_offset
+        self.events, self.others = probe.events, probe.others
+        self.caught_up_at = arrived
 
     def receive(self, message: dict[str, Any], arrived: float) -> None:
         kind, cursor = message.get("type"), message.get("cursor")
@@ -106,6 +121,21 @@ class FeedSocket:
             self.problems.append(text)
 
 
+@dataclass(frozen=True)
+class Replayed:
+    """What a probe resuming from `since` received up to the run's last event, every message checked, and as the
+    frames it came in: another socket resuming from the same cursor must receive these very bytes first."""
+
+    since: str
+    probe: FeedSocket
+    frames: bytes
+
+    @classmethod
+    def of(cls, probe: FeedSocket) -> Replayed:
+        assert probe.since is not None and probe.recording is not None and probe.caught_up_at is not None
+        return cls(probe.since, probe, server_frames(probe.recording))
+
+
 class FeedSockets:
     """Many FeedSockets of one URL, each a greenlet (the bench patched with gevent) that reads from the moment its
     own handshake is done: reading only once all were open would stall the relay's writes to the first ones."""
@@ -135,9 +165,13 @@ class FeedSockets:
         ws.settimeout(None)
 
         def deliver(text: str, arrived: float) -> None:
+            if client.recording is not None and client.caught_up_at is None:
+                client.recording.append(text)
             client.receive(orjson.loads(text), arrived)
+        if client.replayed is not None:
+            client.compared = ExpectedPrefix(client.replayed.frames, client.matched)
         try:
-            ending = read_raw_messages(ws, deliver)
+            ending = read_raw_messages(ws, deliver, client.compared)
         except ValueError as exc:  # a message that is not JSON
             ending = f"{type(exc).__name__}: {exc}"
         client.ended = f"{ending} after {client.events} events"
@@ -216,12 +250,31 @@ class MassResume:
         wait_until(lambda: self.relay_sockets() == 0, 60, "the relay to close the sentinel")
         self.log(f"  {run.events} events published while the sockets were away")
 
+    def probe_replays(self, cursors: list[str]) -> dict[str, Replayed]:
+        """For each cursor, one socket resumes from it alone and is checked message by message up to the run's last
+        event: what it received is what every socket resuming from that cursor must receive first."""
+        probes = FeedSockets(self.url)
+        probes.open([FeedSocket(since=cursor, run=self.run, recording=[]) for cursor in sorted(set(cursors))])
+        try:
+            wait_until(lambda: all(p.caught_up_at or p.problems or p.ended for p in probes.sockets), 120,
+                       "the probes' replays")
+            probes.raise_failures("probing")
+        finally:
+            probes.close()
+        wait_until(lambda: self.relay_sockets() == 0, 60, "the relay to close the probes")
+        self.log(f"  {len(probes.sockets)} probe(s) resumed alone, every message checked")
+        return {probe.since: Replayed.of(probe) for probe in probes.sockets if probe.since is not None}
+
     def resume_at_once(self, cursors: list[str], worker: int) -> dict[str, Any]:
         """Every socket resumes from its cursor at once, and a marker is published as they do. A socket is live
         once it has every event it missed (its time counts from the start of all the handshakes); all are live
-        once each also has the marker."""
+        once each also has the marker.
+
+        Each socket compares what it receives with its cursor's probe (probe_replays) byte for byte, and checks
+        message by message what follows (the marker) or what differs."""
         run = self.run
-        clients = [FeedSocket(since=cursor, run=run) for cursor in cursors]
+        replays = self.probe_replays(cursors)
+        clients = [FeedSocket(since=cursor, run=run, replayed=replays[cursor]) for cursor in cursors]
         sockets = FeedSockets(self.url)
         relay_before, own_before = cpu_seconds(worker), own_cpu_seconds()
         started = time.time()
@@ -247,7 +300,8 @@ class MassResume:
                 "handshake_s": spread([(c.opened_at or 0.0) - started for c in clients]),
                 "marker_published_after_s": round(marker_after, 2), "relay_cpu_s": round(relay_cpu, 2),
                 "relay_cores": round(relay_cpu / (finished - started), 2), "bench_cpu_s": round(own_cpu, 2),
-                "messages": sum(c.events + 1 for c in clients), "other_messages": sum(c.others for c in clients)}
+                "messages": sum(c.events + 1 for c in clients), "other_messages": sum(c.others for c in clients),
+                "sockets_compared_byte_for_byte": sum(1 for c in clients if c.compared and not c.compared.diverged)}
 
 
 def own_cpu_seconds() -> float:

@@ -16,6 +16,7 @@ import websocket
 from gevent.pool import Pool
 from wsproto.connection import Connection, ConnectionType
 from wsproto.events import CloseConnection, Ping, TextMessage
+from wsproto.frame_protocol import FrameProtocol
 from wsproto.utilities import RemoteProtocolError
 
 from .ws import close_code
@@ -25,7 +26,8 @@ SLOW_RCVBUF = 4096  # the kernel doubles it; so small that the relay's queue, no
 RECEIVE_BYTES = 65536
 
 
-def read_raw_messages(ws: websocket.WebSocket, deliver: Callable[[str, float], None]) -> str:
+def read_raw_messages(ws: websocket.WebSocket, deliver: Callable[[str, float], None],
+                      expected: ExpectedPrefix | None = None) -> str:
     """Read a connected socket's text messages until it ends, handing each to `deliver` with its arrival
     time; pings are answered. Returns how it ended.
 
@@ -34,6 +36,8 @@ def read_raw_messages(ws: websocket.WebSocket, deliver: Callable[[str, float], N
     than the relay does sending it, so a bench reading thousands of sockets with it measured itself. In
     websocket-client 1.9 (the lock pins 1.9.2) `sock` is the connected socket, and its handshake reads
     no further than the headers, so every frame is still to be read from it.
+
+    With `expected`, the bytes that arrive are first compared with its frames; see ExpectedPrefix.
     """
     sock, frames, parts = ws.sock, Connection(ConnectionType.CLIENT), []
     if sock is None:
@@ -44,6 +48,10 @@ def read_raw_messages(ws: websocket.WebSocket, deliver: Callable[[str, float], N
             if not data:
                 return "connection closed without a close frame"
             arrived = time.time()
+            if expected is not None:
+                data, expected = expected.take(data, arrived)
+                if not data:
+                    continue
             frames.receive_data(data)
             for event in frames.events():
                 if isinstance(event, TextMessage):  # wsproto hands over what arrived of a message so far
@@ -57,6 +65,45 @@ def read_raw_messages(ws: websocket.WebSocket, deliver: Callable[[str, float], N
                     return f"closed by the relay ({event.code})"
     except (websocket.WebSocketException, OSError, RemoteProtocolError) as exc:
         return f"{type(exc).__name__}: {exc}"
+
+
+_SERVER_FRAMES = FrameProtocol(client=False, extensions=[])
+
+
+def server_frames(messages: list[str]) -> bytes:
+    """The bytes of these text messages as a server sends them: unmasked, one frame each (RFC 6455)."""
+    return b"".join(bytes(_SERVER_FRAMES.send_data(message, fin=True)) for message in messages)
+
+
+class ExpectedPrefix:
+    """Frames a socket is expected to receive first, compared byte for byte as they arrive instead of parsed.
+
+    Many sockets sent the very same messages (a mass resume from one cursor) are checked at the
+    cost of a comparison: parsing each of their messages in Python cost the bench more than the
+    relay spent sending them. `matched(arrived)` is called when the whole prefix has arrived; from
+    the first byte that differs (a ping, another message), everything the socket received, the
+    matched part included, is parsed and delivered as if no prefix had been expected, so its reader
+    checks it all; `diverged` is then True.
+    """
+
+    def __init__(self, frames: bytes, matched: Callable[[float], None]):
+        self.frames, self.matched = frames, matched
+        self.position = 0
+        self.diverged = False
+
+    def take(self, data: bytes, arrived: float) -> tuple[bytes, ExpectedPrefix | None]:
+        """What is left of `data` to parse, and the prefix while it is still being matched (else None)."""
+        end = self.position + len(data)
+        if self.frames.startswith(data[:len(self.frames) - self.position], self.position):
+            if end < len(self.frames):
+                self.position = end
+                return b"", self
+            rest = data[len(self.frames) - self.position:]
+            self.position = len(self.frames)
+            self.matched(arrived)
+            return rest, None
+        self.diverged = True
+        return self.frames[:self.position] + data, None
 
 
 class SocketPool:
