@@ -54,8 +54,11 @@ def rows(results: dict) -> list[Row]:
         bare = r.get("ceiling_to_socket")
         against = (f"; the bare publish→socket loop p50 {bare['p50_ms']} ms / p99 {bare['p99_ms']} ms, "
                    f"so Taskwire's p50 is {1 / r['fraction']:.1f}× the ceiling's") if bare else ""
+        created = r.get("to_socket_from_event_time")
+        created_text = (f"; from the event's time, before its statement and commit: p50 {created['p50_ms']} ms / "
+                        f"p99 {created['p99_ms']} ms") if created else ""
         out.append((f"commit → WebSocket client, 100 events/s, {r['sockets']} sockets",
-                    f"p50 {ws['p50_ms']} ms / p99 {ws['p99_ms']} ms ({ws['samples']} events){against}",
+                    f"p50 {ws['p50_ms']} ms / p99 {ws['p99_ms']} ms ({ws['samples']} events){created_text}{against}",
                     "≤ 3 ms / ≤ 15 ms", ws["p50_ms"] <= 3 and ws["p99_ms"] <= 15))
         out.append(("commit → notification stored", f"p50 {note['p50_ms']} ms / p99 {note['p99_ms']} ms",
                     "p99 ≤ 50 ms", note["p99_ms"] <= 50))
