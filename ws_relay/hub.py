@@ -84,10 +84,11 @@ class Connection:
         self.wakeup.set()
         return False
 
-    def sees(self, entry: Entry) -> bool:
-        principal = self.principal
-        return entry.audience is not None and entry.audience.includes(
-            principal.user_id, principal.is_admin, self.wants_task_events)
+    def frames_seen(self, entries: list[Entry]) -> list[bytes]:
+        """The frames of the entries this socket may see, in order (a replay asks this of every entry it sends)."""
+        user, is_admin, wants_task_events = self.principal.user_id, self.principal.is_admin, self.wants_task_events
+        return [entry.frame for entry in entries if entry.frame is not None and entry.audience is not None
+                and entry.audience.includes(user, is_admin, wants_task_events)]
 
     def take_pending(self, limit: int) -> list[bytes]:
         """The oldest messages waiting, up to `limit`, taken off the list."""

@@ -66,7 +66,7 @@ class Replay:
                     continue  # the tail moved between the two calls
             if entries:
                 self.last = entries[-1].cursor
-            frames = [entry.frame for entry in entries if entry.frame is not None and self.connection.sees(entry)]
+            frames = self.connection.frames_seen(entries)
             if frames:
                 return frames
 
