@@ -25,7 +25,7 @@ from stack.config import REPO, Profile
 from taskwire_common import contracts
 from taskwire_common.messaging import ConfirmingPublisher
 
-from . import resume
+from . import http_scenarios, resume
 from .commits import CommitWatch
 from .http_scenarios import HttpScenarios
 
@@ -67,6 +67,22 @@ class Bench(HttpScenarios):
         self.tokens["admin"] = seed.sign_in(self.gateway, seed.ADMIN)
         # lists: ~100 seeded tasks, a third of them todo
         self.tokens["user"] = seed.sign_in(self.gateway, seed.user_name(7))
+        self.wait_for_quiet_pipeline()
+
+    def wait_for_quiet_pipeline(self, seconds: float = 300.0) -> None:
+        """Until no event waits in an outbox or in the notification worker's queue: a run stopped half way leaves
+        thousands behind, and the next run's scenarios would measure the stack working them off."""
+        def waiting() -> dict[str, int]:
+            counts = {service: http_scenarios.count(self.stack.database_url(service),
+                                                    "SELECT count(*) FROM outbox_events WHERE published_at IS NULL")
+                      for service in ("tasks_svc", "notify_svc")}
+            counts["notification worker"] = amqp.queue_messages(self.profile.amqp_vhost, topology.NOTIFY_TASKS_QUEUE)
+            return counts
+        backlog = waiting()
+        if any(backlog.values()):
+            self.log(f"  waiting for the events earlier runs left behind: {backlog}")
+            wait_until(lambda: not any(waiting().values()), seconds, "the outboxes and the worker's queue to empty",
+                       interval=0.5)
 
     # -- scenarios -------------------------------------------------------------------------------
 
