@@ -102,8 +102,8 @@ class OutboxPublisher:
                     self._clean_up(connection)
                     last_cleanup = time.monotonic()
                 if published < self.batch_size:
+                    self.broker.process_events()  # before waiting, so a wake-up goes straight to the SELECT
                     self._wait_for_commit(connection)
-                self.broker.process_events()
         finally:
             connection.close()
 
