@@ -15,6 +15,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
 from .contracts import CONTENT_TYPE, Event
+from .settings import broker_urls
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,19 @@ def in_feed(topology: Topology, routing_key: str) -> bool:
     return any(routing_key.startswith(pattern.removesuffix("*")) for pattern in topology.FEED_ROUTING_KEYS)
 
 
-def connection_parameters(amqp_url: str, heartbeat: int = 30) -> pika.URLParameters:
-    parameters = pika.URLParameters(amqp_url)
-    parameters.heartbeat = heartbeat
-    parameters.blocked_connection_timeout = 30
-    parameters.connection_attempts = 1
-    parameters.socket_timeout = 5
-    return parameters
+def connection_parameters(amqp_url: str, heartbeat: int = 30) -> list[pika.URLParameters]:
+    """Parameters for every node of `amqp_url` (settings.broker_urls). pika.BlockingConnection tries them in turn and
+    connects to the first that answers; every client reconnects through here after a lost connection, so
+    it fails over to a surviving node of a cluster, in that order."""
+    nodes = []
+    for url in broker_urls(amqp_url):
+        parameters = pika.URLParameters(url)
+        parameters.heartbeat = heartbeat
+        parameters.blocked_connection_timeout = 30
+        parameters.connection_attempts = 1
+        parameters.socket_timeout = 5
+        nodes.append(parameters)
+    return nodes
 
 
 class Backoff:

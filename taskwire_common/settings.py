@@ -65,7 +65,7 @@ class ServiceSettings:
     environment: str
     log_level: str
     database_url: str
-    amqp_url: str
+    amqp_url: str  # one broker, or a cluster's nodes separated by commas (AMQP_URLS; broker_urls)
     users_service_url: str
     jwt: JWTSettings
     internal_api_key: str  # what services show each other on /internal/ (users_svc checks it)
@@ -99,6 +99,15 @@ def read_jwt_settings(users_service_url: str) -> JWTSettings:
 S = TypeVar("S", bound=ServiceSettings)
 
 
+def broker_urls(amqp_url: str) -> list[str]:
+    """The brokers of an AMQP_URL or AMQP_URLS setting: one URL, or a cluster's nodes as URLs separated by
+    commas, in the order clients try them. Raises ConfigurationError on an empty entry."""
+    urls = [url.strip() for url in amqp_url.split(",")]
+    if not all(urls):
+        raise ConfigurationError(f"AMQP_URLS: an empty address among {len(urls)} comma-separated ones")
+    return urls
+
+
 def read_service_settings(service: str, default_database: str | None, settings_class: type[S],
                           **own_fields: Any) -> S:
     """The common settings read from the environment, in `settings_class` with the service's own fields."""
@@ -113,7 +122,8 @@ def read_service_settings(service: str, default_database: str | None, settings_c
         environment=env_str("TASKWIRE_ENV", "development"),
         log_level=env_str("LOG_LEVEL", "DEBUG").upper(),
         database_url=database_url,
-        amqp_url=env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/taskwire"),
+        amqp_url=",".join(broker_urls(
+            env_str("AMQP_URLS", "") or env_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/taskwire"))),
         users_service_url=users_service_url,
         jwt=read_jwt_settings(users_service_url),
         internal_api_key=env_str("INTERNAL_API_KEY", DEV_INTERNAL_API_KEY),
@@ -141,9 +151,9 @@ def refuse_development_defaults(settings: ServiceSettings) -> None:
     if DEV_DATABASE_PASSWORD in settings.database_url:
         problems.append("DATABASE_URL uses the development password")
     if DEV_AMQP_CREDENTIALS in settings.amqp_url:
-        problems.append("AMQP_URL uses the development guest account")
+        problems.append("AMQP_URL(S) uses the development guest account")
     for name, value in (("INTERNAL_API_KEY", key), ("DATABASE_URL", settings.database_url),
-                        ("AMQP_URL", settings.amqp_url)):
+                        ("AMQP_URL(S)", settings.amqp_url)):
         if PLACEHOLDER_MARK in value.lower():
             problems.append(f"{name} holds a documented placeholder ({PLACEHOLDER_MARK}…), not a secret")
     if problems:

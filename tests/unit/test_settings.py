@@ -1,7 +1,13 @@
 """Production refuses to start on development defaults; development starts with none set."""
 import pytest
 
-from taskwire_common.settings import ConfigurationError, env_bool, env_int, refuse_development_defaults
+from taskwire_common.settings import (
+    ConfigurationError,
+    broker_urls,
+    env_bool,
+    env_int,
+    refuse_development_defaults,
+)
 from tests.support import it_key_dir
 from users_svc.config import load_settings
 
@@ -15,7 +21,8 @@ PRODUCTION_ENV = {
 
 @pytest.fixture
 def environment(monkeypatch):
-    for name in ("TASKWIRE_ENV", "INTERNAL_API_KEY", "DATABASE_URL", "AMQP_URL", "JWT_SIGNING_KEY_DIR", "JWKS_FILE"):
+    for name in ("TASKWIRE_ENV", "INTERNAL_API_KEY", "DATABASE_URL", "AMQP_URL", "AMQP_URLS", "JWT_SIGNING_KEY_DIR",
+                 "JWKS_FILE"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -33,7 +40,7 @@ def test_production_starts_with_real_secrets(environment):
 @pytest.mark.parametrize("missing,message", [
     ("INTERNAL_API_KEY", "INTERNAL_API_KEY is the development default"),
     ("DATABASE_URL", "DATABASE_URL uses the development password"),
-    ("AMQP_URL", "AMQP_URL uses the development guest account"),
+    ("AMQP_URL", r"AMQP_URL\(S\) uses the development guest account"),
 ])
 def test_production_refuses_each_development_default(environment, missing, message):
     for name, value in PRODUCTION_ENV.items():
@@ -60,16 +67,37 @@ def test_malformed_numbers_and_flags_are_named(environment):
         env_bool("REGISTRATION_OPEN", True)
 
 
-@pytest.mark.parametrize("name,value", [
-    ("INTERNAL_API_KEY", "change-me-to-a-long-random-string-of-48-characters"),  # .env.example's
-    ("DATABASE_URL", "postgresql://taskwire:change-me-postgres-password@db:5432/users_db"),
-    ("AMQP_URL", "amqp://taskwire:change-me-rabbitmq-password@rabbitmq:5672/taskwire"),
+@pytest.mark.parametrize("name,value,named", [
+    ("INTERNAL_API_KEY", "change-me-to-a-long-random-string-of-48-characters", "INTERNAL_API_KEY"),  # .env.example's
+    ("DATABASE_URL", "postgresql://taskwire:change-me-postgres-password@db:5432/users_db", "DATABASE_URL"),
+    ("AMQP_URL", "amqp://taskwire:change-me-rabbitmq-password@rabbitmq:5672/taskwire", r"AMQP_URL\(S\)"),
+    ("AMQP_URLS", "amqp://taskwire:s3cret@rabbit-1:5672/taskwire,amqp://taskwire:change-me-rabbitmq-password@"
+                  "rabbit-2:5672/taskwire", r"AMQP_URL\(S\)"),
 ])
-def test_production_refuses_the_documented_placeholders(environment, name, value):
+def test_production_refuses_the_documented_placeholders(environment, name, value, named):
     for variable, setting in PRODUCTION_ENV.items():
         environment.setenv(variable, setting)
     environment.setenv(name, value)
-    with pytest.raises(ConfigurationError, match=f"{name} holds a documented placeholder"):
+    with pytest.raises(ConfigurationError, match=f"{named} holds a documented placeholder"):
+        refuse_development_defaults(load_settings())
+
+
+def test_a_cluster_is_a_comma_list_of_nodes_that_wins_over_a_single_url(environment):
+    environment.setenv("AMQP_URL", "amqp://taskwire:s3cret@rabbitmq:5672/taskwire")
+    environment.setenv("AMQP_URLS", " amqp://a:1@rabbit-1:5672/t , amqp://a:1@rabbit-2:5672/t,"
+                                    "amqp://a:1@rabbit-3:5672/t ")
+    assert broker_urls(load_settings().amqp_url) == ["amqp://a:1@rabbit-1:5672/t", "amqp://a:1@rabbit-2:5672/t",
+                                                     "amqp://a:1@rabbit-3:5672/t"]
+    environment.setenv("AMQP_URLS", "amqp://a:1@rabbit-1:5672/t,,amqp://a:1@rabbit-3:5672/t")
+    with pytest.raises(ConfigurationError, match="AMQP_URLS: an empty address among 3"):
+        load_settings()
+
+
+def test_production_refuses_the_guest_account_on_any_node(environment):
+    for name, value in PRODUCTION_ENV.items():
+        environment.setenv(name, value)
+    environment.setenv("AMQP_URLS", "amqp://taskwire:s3cret@rabbit-1:5672/t,amqp://guest:guest@rabbit-2:5672/t")
+    with pytest.raises(ConfigurationError, match=r"AMQP_URL\(S\) uses the development guest account"):
         refuse_development_defaults(load_settings())
 
 

@@ -62,6 +62,18 @@ def test_events_wait_while_the_broker_is_unreachable_and_go_out_when_it_is_back(
     wait_for(lambda: pending_count(users_app) == 0, message="both rows marked published")  # after the confirm
 
 
+def test_given_several_brokers_the_publisher_connects_to_the_first_that_answers(
+        client, users_app, event_tap, run_publisher, it_env):
+    """AMQP_URLS: a cluster's nodes, tried in turn (messaging.connection_parameters); here the first refuses."""
+    down = "amqp://guest:guest@127.0.0.1:1/taskwire_it"  # port 1: nothing listens, the connection is refused
+    publisher = run_publisher(amqp_url=f"{down},{it_env['AMQP_URL']}")
+    wait_for(lambda: publisher.broker.is_open, message="connected through the second address")
+    register(client, "ann")
+    wait_for(lambda: event_tap.drain(), message="user.created published through the second address")
+    assert event_tap.messages[0][0] == "user.created"
+    wait_for(lambda: pending_count(users_app) == 0, message="the row marked published")
+
+
 def test_after_connecting_the_publisher_appends_its_recent_feed_events_to_the_stream_again(users_app, run_publisher,
                                                                                           it_env):
     """RabbitMQ may lose a stream's last writes when it stops: each new connection appends the last published
