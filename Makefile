@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The stack profile the stack targets act on: dev unless given (`make start PROFILE=cluster`).
+PROFILE ?= dev
 STACK := $(PY) -m stack
 TEST_DIRS := $(wildcard tests/unit tests/integration tests/e2e)
 
@@ -42,34 +44,34 @@ infra:
 	scripts/ensure-infra.sh
 
 up: venv infra
-	$(STACK) up
+	$(STACK) up --profile $(PROFILE)
 
 start: venv infra
-	$(STACK) start
+	$(STACK) start --profile $(PROFILE)
 
 stop: venv
-	$(STACK) stop
+	$(STACK) stop --profile $(PROFILE)
 
 status: venv
-	$(STACK) status
+	$(STACK) status --profile $(PROFILE)
 
 migrate: venv infra
-	$(STACK) migrate
+	$(STACK) migrate --profile $(PROFILE)
 
 logs: venv
-	$(STACK) logs
+	$(STACK) logs --profile $(PROFILE)
 
 superuser: venv infra
 	@test -n "$(USERNAME)" -a -n "$(PASSWORD)" -a -n "$(EMAIL)" || \
 		{ echo "usage: make superuser USERNAME=... PASSWORD=... EMAIL=..."; exit 2; }
-	$(STACK) migrate
-	@$(STACK) run users_svc -- flask --app users_svc.wsgi:app create-superuser \
+	$(STACK) migrate --profile $(PROFILE)
+	@$(STACK) run --profile $(PROFILE) users_svc -- flask --app users_svc.wsgi:app create-superuser \
 		--username '$(USERNAME)' --password '$(PASSWORD)' --email '$(EMAIL)' --no-input
 
 # A new token signing key for the dev stack's users_svc: new tokens use it at once, tokens signed by the
 # older keys verify until they expire (docs/security.md: rotation, retiring a key, production).
 rotate-signing-key: venv
-	$(STACK) run users_svc -- $(PY) -m users_svc.signing_keys rotate
+	$(STACK) run --profile $(PROFILE) users_svc -- $(PY) -m users_svc.signing_keys rotate
 
 test: venv infra
 	$(PY) -m pytest $(TEST_DIRS)

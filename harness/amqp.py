@@ -12,13 +12,15 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
 from broker import topology
+from stack import cluster
 from stack.config import AMQP_SERVER, Profile
 from taskwire_common import contracts
 from taskwire_common.messaging import ConfirmingPublisher, connection_parameters
 
 
 def amqp_url(profile: Profile) -> str:
-    return f"{AMQP_SERVER}/{profile.amqp_vhost}"
+    """The profile's broker: the machine's RabbitMQ, or every node of its own cluster (AMQP_URLS)."""
+    return cluster.broker_urls(profile) if profile.broker_nodes else f"{AMQP_SERVER}/{profile.amqp_vhost}"
 
 
 @contextlib.contextmanager

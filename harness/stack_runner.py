@@ -57,7 +57,9 @@ class StackRunner:
         return self.process_env(process)["DATABASE_URL"]
 
     def amqp_url(self) -> str:
-        return self.process_env("ws_relay")["AMQP_URL"]
+        """What the stack's processes connect to: AMQP_URLS (a cluster's nodes) when set, else AMQP_URL."""
+        env = self.process_env("ws_relay")
+        return env.get("AMQP_URLS") or env["AMQP_URL"]
 
 
 def supervisorctl(profile: Profile, *args: str, check: bool = False) -> str:

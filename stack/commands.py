@@ -9,7 +9,7 @@ import time
 
 from users_svc.signing_keys import KEY_SUFFIX, add_key
 
-from . import database, health, logs, render
+from . import cluster, database, health, logs, render
 from .config import REPO, Profile, process_env, service_of
 
 START_DEADLINE_SECONDS = 60
@@ -38,6 +38,7 @@ def up(profile: Profile) -> int:
     finally:
         time.sleep(0.3)  # let the follower print the last lines of the shutdown
         stop_following.set()
+        cluster.stop(profile)
 
 
 def start(profile: Profile) -> int:
@@ -52,15 +53,22 @@ def start(profile: Profile) -> int:
         raise StackError(_unhealthy_report(profile, failures))
     print(f"stack: {profile.name} stack is healthy\n"
           f"  gateway:          {profile.gateway_url}\n"
-          f"  RabbitMQ console: {RABBITMQ_CONSOLE} (guest/guest, vhost {profile.amqp_vhost})\n"
+          f"  RabbitMQ console: {rabbitmq_console(profile)} (guest/guest, vhost {profile.amqp_vhost})\n"
           f"  logs:             {profile.log_dir}")
     return 0
+
+
+def rabbitmq_console(profile: Profile) -> str:
+    """The management console: the machine's RabbitMQ, or the first node of the profile's own cluster."""
+    first = next(iter(cluster.nodes(profile)), None)
+    return f"http://127.0.0.1:{first.management_port}" if first else RABBITMQ_CONSOLE
 
 
 def stop(profile: Profile) -> int:
     pid = _supervisord_pid(profile)
     if not pid:
         print(f"stack: {profile.name} stack is not running")
+        cluster.stop(profile)
         return 0
     os.kill(pid, signal.SIGTERM)  # supervisord stops every program, then exits
     deadline = time.monotonic() + STOP_DEADLINE_SECONDS
@@ -68,6 +76,7 @@ def stop(profile: Profile) -> int:
         if time.monotonic() > deadline:
             raise StackError(f"supervisord (pid {pid}) did not stop within {STOP_DEADLINE_SECONDS} s")
         time.sleep(0.2)
+    cluster.stop(profile)
     print(f"stack: {profile.name} stack stopped")
     return 0
 
@@ -116,6 +125,10 @@ def _prepare(profile: Profile) -> None:
     busy = health.busy_ports(profile)
     if busy:
         raise StackError("cannot start: " + "; ".join(busy))
+    try:
+        cluster.start(profile)  # a profile with RabbitMQ nodes of its own
+    except cluster.ClusterError as error:
+        raise StackError(str(error)) from None
     _set_aside_old_logs(profile)
     _empty_metrics_dirs(profile)
     ensure_signing_key(profile)

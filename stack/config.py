@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import cluster
+
 REPO = Path(__file__).resolve().parent.parent
 PROCESSES_FILE = Path(__file__).with_name("processes.toml")
 BIN_DIR = Path(sys.executable).parent
@@ -15,7 +17,7 @@ AMQP_SERVER = "amqp://guest:guest@127.0.0.1:5672"
 # Names a caller may set to override the profile's defaults (12-factor). DATABASE_URL is not
 # one: each service has its own database, so one value for all of them would be wrong.
 OVERRIDABLE = (
-    "TASKWIRE_ENV", "LOG_LEVEL", "LOG_FORMAT", "AMQP_URL", "INTERNAL_API_KEY", "JWT_TTL_SECONDS",
+    "TASKWIRE_ENV", "LOG_LEVEL", "LOG_FORMAT", "AMQP_URL", "AMQP_URLS", "INTERNAL_API_KEY", "JWT_TTL_SECONDS",
     "USERS_SERVICE_URL", "WEB_CONCURRENCY", "LOGIN_MAX_FAILURES",
     "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_THROTTLE_SECONDS", "LOGIN_SLOW_AFTER_FAILURES",
     "LOGIN_MAX_DELAY_SECONDS", "REGISTRATION_OPEN", "WS_ALLOWED_ORIGINS", "TRUSTED_PROXIES",
@@ -46,6 +48,8 @@ class Profile:
     processes: tuple[Process, ...]
     env_defaults: dict[str, str] = field(default_factory=dict)
     var_root: Path = REPO / "var"
+    broker_nodes: int = 0  # RabbitMQ nodes of the profile's own (stack/cluster.py); 0: the machine's RabbitMQ
+    broker_port: int = 0  # the first node's AMQP port; the others follow it
 
     @property
     def state_dir(self) -> Path:
@@ -93,6 +97,8 @@ def load_profile(name: str) -> Profile:
         amqp_vhost=spec["amqp_vhost"],
         processes=processes,
         env_defaults={**data.get("env", {}), **spec.get("env", {})},
+        broker_nodes=spec.get("broker_nodes", 0),
+        broker_port=spec.get("broker_port", 0),
     )
 
 
@@ -107,6 +113,8 @@ def process_env(profile: Profile, proc: Process, environ: Mapping[str, str] = os
         **profile.env_defaults,
         **proc.env,
     }
+    if profile.broker_nodes:
+        env["AMQP_URLS"] = cluster.broker_urls(profile)
     if proc.database:
         env["DATABASE_URL"] = f"{PG_SERVER}/{proc.database}"
     if proc.signs_tokens:

@@ -148,3 +148,20 @@ def test_each_profiles_websocket_origins_are_its_own_gateway():
     for profile in every_profile():
         origins = config.process_env(profile, profile.process("ws_relay"), environ={})["WS_ALLOWED_ORIGINS"]
         assert {urlsplit(origin).port for origin in origins.split(",")} == {profile.gateway_port}, profile.name
+
+
+def test_a_clusters_broker_nodes_have_ports_of_their_own_and_every_process_gets_them_all():
+    from stack import cluster
+
+    profile = config.load_profile("cluster")
+    nodes = cluster.nodes(profile)
+    assert [node.nodename for node in nodes] == ["taskwire-a@localhost", "taskwire-b@localhost", "taskwire-c@localhost"]
+    broker_ports = {port for node in nodes for port in (node.amqp_port, node.dist_port, node.management_port) if port}
+    assert len(broker_ports) == 7 and max(broker_ports) < ephemeral_port_low()
+    assert not broker_ports & INFRASTRUCTURE_PORTS
+    assert not any(broker_ports & listening_ports(other) for other in every_profile())
+    env = config.process_env(profile, profile.process("tasks_outbox"), environ={})
+    assert env["AMQP_URLS"] == ",".join(f"amqp://guest:guest@127.0.0.1:{port}/taskwire_cluster"
+                                        for port in (5701, 5702, 5703))
+    dev = config.load_profile("dev")
+    assert cluster.nodes(dev) == [] and "AMQP_URLS" not in config.process_env(dev, dev.process("tasks_outbox"), {})
