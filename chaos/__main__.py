@@ -5,7 +5,10 @@ faults: 2,000 task changes through the gateway while RabbitMQ restarts, the outb
 fuzz:   schemathesis against every service's OpenAPI document, 100 examples per operation
         (tests/e2e/test_api_fuzz.py, the same test make test runs with a few);
 soak:   10 minutes at half the measured capacity with 1,000 sockets, one never reading
-        (chaos/soak.py, on its own stack).
+        (chaos/soak.py, on its own stack);
+cluster: the fault run on the cluster profile (three RabbitMQ nodes of its own, stack/cluster.py):
+        task changes while a broker node is SIGKILLed and started again, alternately the node the
+        clients are connected to and the one leading the notification worker's queue.
 Writes chaos/results/<date>.json and .md; exits 0 only if every part met every criterion.
 """
 import argparse
@@ -23,8 +26,9 @@ from stack.config import REPO, load_profile
 from .faults import FaultRun, Plan
 
 RESULTS = Path(__file__).with_name("results")
-PARTS = ["faults", "fuzz", "soak"]
+PARTS = ["faults", "fuzz", "soak", "cluster"]
 ADMIN = ("chaos-admin", "chaos-admin-password")
+CLUSTER_ADMIN = ("cluster-admin", "cluster-admin-password")
 
 
 def log(message: str) -> None:
@@ -39,6 +43,19 @@ def run_faults(quick: bool) -> dict:
     plan = Plan(changes=300, seconds=40, broker_restarts=1, publisher_kills=2, consumer_kills=2) if quick else Plan()
     try:
         return FaultRun(profile.gateway_url, profile, ADMIN, plan, log).run()
+    finally:
+        stack.stop()
+
+
+def run_cluster(quick: bool) -> dict:
+    profile = load_profile("cluster")
+    stack = StackRunner(profile)
+    stack.start()
+    stack.create_superuser(*CLUSTER_ADMIN, "cluster-admin@example.com")
+    plan = Plan(changes=120 if quick else 600, seconds=30 if quick else 120, broker_restarts=0, publisher_kills=0,
+                consumer_kills=0, postgres_restarts=0, node_kills=2 if quick else 4, wait_for_soak=False)
+    try:
+        return FaultRun(profile.gateway_url, profile, CLUSTER_ADMIN, plan, log).run()
     finally:
         stack.stop()
 
@@ -72,7 +89,8 @@ def main() -> int:
     for part in args.only or PARTS:
         log(f"== {part}")
         started = time.monotonic()
-        results["parts"][part] = {"faults": run_faults, "fuzz": run_fuzz, "soak": run_soak}[part](args.quick)
+        results["parts"][part] = {"faults": run_faults, "fuzz": run_fuzz, "soak": run_soak,
+                                  "cluster": run_cluster}[part](args.quick)
         log(f"   {part}: {'ok' if results['parts'][part]['ok'] else 'FAILED'} in {time.monotonic() - started:.0f} s")
     write(results)
     return 0 if all(part["ok"] for part in results["parts"].values()) else 1
@@ -90,13 +108,28 @@ def write(results: dict) -> None:
 
 def markdown(results: dict) -> str:
     lines = [f"# make chaos, {results['date']}{' (quick)' if results['quick'] else ''}", ""]
-    faults = results["parts"].get("faults")
+    for part, title in (("faults", "Fault run"), ("cluster", "Fault run on the three-node broker cluster")):
+        if part in results["parts"]:
+            lines += fault_table(title, results["parts"][part])
+    fuzz = results["parts"].get("fuzz")
+    if fuzz:
+        lines += ["## API fuzz", "", f"{fuzz['max_examples']} examples per operation, {fuzz['seconds']} s: "
+                  f"{'ok' if fuzz['ok'] else 'FAILED'} ({fuzz['summary'][-1] if fuzz['summary'] else ''})", ""]
+    soak = results["parts"].get("soak")
+    if soak:
+        lines += ["## Soak", "", "```", json.dumps({k: v for k, v in soak.items() if k != "samples"}, indent=2)[:4000],
+                  "```", ""]
+    return "\n".join(lines)
+
+
+def fault_table(title: str, faults: dict) -> list[str]:
+    lines = []
     if faults:
         injected: dict[str, int] = {}
         for fault in faults["faults"]:
             injected[fault["fault"]] = injected.get(fault["fault"], 0) + 1
         ws, resumed = faults["websocket"]["totals"], faults["websocket"]["resuming"]["totals"]
-        lines += ["## Fault run", "", "| measure | value |", "| --- | --- |",
+        lines += [f"## {title}", "", "| measure | value |", "| --- | --- |",
                   f"| changes committed | {faults['requests']['changes_committed']} in {faults['load_seconds']} s |",
                   f"| faults injected | {', '.join(f'{n} × {k}' for k, n in injected.items())} |",
                   f"| refused with 503 during the database outage | {faults['requests']['refused_503']} |",
@@ -117,15 +150,7 @@ def markdown(results: dict) -> str:
                   f"{faults['websocket']['final_round']['missing_at_watchers']} |",
                   f"| healthy afterwards, no manual restart | {faults['healthy_afterwards']} |",
                   f"| verdict | {'ok' if faults['ok'] else 'FAILED: ' + ', '.join(faults['failures'])} |", ""]
-    fuzz = results["parts"].get("fuzz")
-    if fuzz:
-        lines += ["## API fuzz", "", f"{fuzz['max_examples']} examples per operation, {fuzz['seconds']} s: "
-                  f"{'ok' if fuzz['ok'] else 'FAILED'} ({fuzz['summary'][-1] if fuzz['summary'] else ''})", ""]
-    soak = results["parts"].get("soak")
-    if soak:
-        lines += ["## Soak", "", "```", json.dumps({k: v for k, v in soak.items() if k != "samples"}, indent=2)[:4000],
-                  "```", ""]
-    return "\n".join(lines)
+    return lines
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from harness.ws import Watcher
 from stack.config import Profile
 
 from .final_round import final_round
-from .injectors import Faults
+from .injectors import CLIENTS_NODE_KILL, LEADER_NODE_KILL, Faults
 from .ledger import (
     Change,
     account_events,
@@ -62,6 +62,8 @@ class Plan:
     publisher_kills: int = 3
     consumer_kills: int = 3
     postgres_restarts: int = 1
+    node_kills: int = 0  # a profile with its own broker cluster: SIGKILLs of a node, alternately the clients' and the
+    # queues' leader's
     users: int = 4
     writers: int = 4
     final_changes: int = 20
@@ -73,7 +75,8 @@ class Plan:
         names = (["rabbitmq restart"] * self.broker_restarts + ["outbox publisher SIGKILL"] * self.publisher_kills
                  + ["consumer SIGKILL"] * self.consumer_kills + ["postgresql restart"] * self.postgres_restarts)
         random.Random(self.seed).shuffle(names)
-        return names
+        kills = [CLIENTS_NODE_KILL if number % 2 == 0 else LEADER_NODE_KILL for number in range(self.node_kills)]
+        return kills + names
 
 
 # -- the run ---------------------------------------------------------------------------------------

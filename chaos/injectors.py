@@ -8,11 +8,16 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
+from broker import topology
 from harness.infra import FAULT_LOG, SOAK_RUNNING, postgres, rabbitmq
 from harness.stack_runner import supervisorctl
+from stack import cluster
 from stack.config import Profile
 
 AFTER_OUTAGE_GRACE = 5.0  # seconds after PostgreSQL is back in which a 503 is still expected
+# A profile with a broker cluster of its own (stack/cluster.py): SIGKILL one node, then start it again.
+CLIENTS_NODE_KILL = "broker node SIGKILL (the clients' node)"
+LEADER_NODE_KILL = "broker node SIGKILL (the queues' leader)"
 
 
 class Faults:
@@ -41,6 +46,13 @@ class Faults:
             self.supervisorctl("signal", "KILL", "taskwire:tasks_outbox")
         elif name == "consumer SIGKILL":
             self.supervisorctl("signal", "KILL", "taskwire:notify_worker")
+        elif name in (CLIENTS_NODE_KILL, LEADER_NODE_KILL):
+            node = (cluster.clients_node(self.profile) if name == CLIENTS_NODE_KILL
+                    else cluster.leader_node(self.profile, topology.NOTIFY_TASKS_QUEUE))
+            self.log(f"   killing {node.nodename}")
+            cluster.kill(node)
+            time.sleep(3)  # the outage itself
+            cluster.start(self.profile)  # it comes back, and rejoins its peers
         else:
             raise ValueError(name)
         window[2] = time.monotonic()
