@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from stack import render
 from stack.config import OVERRIDABLE, REPO, Profile, process_env
 
-# Settings a caller's environment may hold for another test layer, which a stack must not inherit.
-STACK_SETTINGS = (*OVERRIDABLE, "DATABASE_URL")
+# Settings a caller's environment may hold for another test layer, which a stack must not inherit (the
+# integration tests' key file and key directory among them: tasks_svc would verify tokens with those keys).
+STACK_SETTINGS = (*OVERRIDABLE, "DATABASE_URL", "JWKS_FILE", "JWT_SIGNING_KEY_DIR")
 
 
 def without_stack_settings(environ: Mapping[str, str]) -> dict[str, str]:

@@ -18,17 +18,18 @@ from tests.support import wait_for
 
 CLUSTER = load_profile("cluster")
 ADMIN = ("cluster-admin", "cluster-admin-password")
+# Taken at import, before other test layers change os.environ (as tests/e2e/support.py does for the test stack).
+STACK = StackRunner(CLUSTER, without_stack_settings(os.environ))
 
 
 @pytest.fixture(scope="module")
 def cluster_stack():
-    stack = StackRunner(CLUSTER, without_stack_settings(os.environ))
     try:
-        stack.start()
-        stack.create_superuser(*ADMIN, "cluster-admin@example.com")
-        yield stack
+        STACK.start()
+        STACK.create_superuser(*ADMIN, "cluster-admin@example.com")
+        yield STACK
     finally:
-        stack.stop()
+        STACK.stop()
     assert not any(cluster.running(node) for node in cluster.nodes(CLUSTER))  # stop stops the nodes too
 
 

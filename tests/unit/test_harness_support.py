@@ -18,7 +18,8 @@ def test_poll_gives_the_last_falsy_value_at_the_deadline_and_wait_until_names_wh
 
 
 def test_a_stack_does_not_inherit_another_layers_settings():
-    env = {"PATH": "/bin", "DATABASE_URL": "postgresql://elsewhere", "LOG_LEVEL": "DEBUG", "AMQP_URL": "amqp://x"}
+    env = {"PATH": "/bin", "DATABASE_URL": "postgresql://elsewhere", "LOG_LEVEL": "DEBUG", "AMQP_URL": "amqp://x",
+           "AMQP_URLS": "amqp://y,amqp://z", "JWKS_FILE": "/it/jwks.json", "JWT_SIGNING_KEY_DIR": "/it/keys"}
     assert without_stack_settings(env) == {"PATH": "/bin"}
 
 
