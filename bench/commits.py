@@ -16,6 +16,8 @@ import time
 
 import gevent
 
+from harness.wait import poll
+
 LISTENING = "listening"
 
 
@@ -43,9 +45,7 @@ class CommitWatch:
 
         One notification per create, in the creates' order: any other count, or one noticed before its
         create was sent, means another writer used the outbox meanwhile, and the figures would be wrong."""
-        deadline = time.monotonic() + wait_seconds
-        while len(self.arrivals) < len(sent) and time.monotonic() < deadline:
-            gevent.sleep(0.05)
+        poll(lambda: len(self.arrivals) >= len(sent), wait_seconds, interval=0.05)
         if len(self.arrivals) != len(sent):
             raise RuntimeError(f"{len(self.arrivals)} outbox notifications for {len(sent)} creates: something "
                                "else wrote to the outbox, or a create's notification never came")
