@@ -52,7 +52,8 @@ def confirm_mode(count: int) -> tuple[ScriptedConnection, BatchConfirms]:
 
 def test_a_multiple_ack_confirms_every_tag_up_to_it():
     connection, batch = confirm_mode(3)
-    connection.frames.extend([Method(1, Basic.Ack(delivery_tag=1)), Method(1, Basic.Ack(delivery_tag=3, multiple=True))])
+    connection.frames.extend([Method(1, Basic.Ack(delivery_tag=1)),
+                              Method(1, Basic.Ack(delivery_tag=3, multiple=True))])
     batch.wait()
     assert not connection.frames
 
@@ -74,7 +75,8 @@ def test_the_batch_is_not_confirmed_while_a_tag_is_missing(monkeypatch):
 
 def test_a_nack_fails_the_batch_even_if_the_rest_is_acked():
     connection, batch = confirm_mode(3)
-    connection.frames.extend([Method(1, Basic.Nack(delivery_tag=2, multiple=True)), Method(1, Basic.Ack(delivery_tag=3))])
+    connection.frames.extend([Method(1, Basic.Nack(delivery_tag=2, multiple=True)),
+                              Method(1, Basic.Ack(delivery_tag=3))])
     with pytest.raises(NotConfirmed, match="nacked"):
         batch.wait()
 
