@@ -55,8 +55,11 @@ class BatchConfirms:
         asynchronous_channel.confirm_delivery(ack_nack_callback=self._on_confirm, callback=on_select_ok)
         self._wait_for(lambda: bool(selected), "Confirm.SelectOk")
 
-    def published(self) -> None:
-        """Count one message just published on the channel (the broker numbers them 1, 2, … per channel)."""
+    def publishing(self) -> None:
+        """Count the message about to be published on the channel (the broker numbers them 1, 2, … per channel).
+
+        Before, not after: publishing lets pika read what has arrived, so a confirm can be handled
+        while basic_publish still runs, and it must find its tag waiting."""
         self._last_tag += 1
         self._unconfirmed.add(self._last_tag)
 

@@ -207,6 +207,7 @@ class ConfirmingPublisher:
         if self._channel is None or self._confirms is None:
             raise pika.exceptions.ChannelWrongStateError("the publisher is not connected")
         for exchange, routing_key, event in messages:
+            self._confirms.publishing()
             self._channel.basic_publish(
                 exchange=exchange,
                 routing_key=routing_key,
@@ -215,7 +216,6 @@ class ConfirmingPublisher:
                                                 delivery_mode=pika.DeliveryMode.Persistent,
                                                 message_id=event["id"], type=event["type"]),
             )
-            self._confirms.published()
         self._confirms.wait()
 
     def process_events(self) -> None:

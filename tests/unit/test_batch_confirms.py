@@ -5,8 +5,10 @@ import pytest
 from pika.frame import Method
 from pika.spec import Basic, Confirm
 
-from taskwire_common import confirms
+from broker import topology
+from taskwire_common import confirms, contracts
 from taskwire_common.confirms import BatchConfirms, NotConfirmed
+from taskwire_common.messaging import ConfirmingPublisher
 
 
 class ScriptedConnection:
@@ -46,7 +48,7 @@ def confirm_mode(count: int) -> tuple[ScriptedConnection, BatchConfirms]:
     connection = ScriptedConnection()
     batch = BatchConfirms(connection, BlockingChannel(connection))  # type: ignore[arg-type]
     for _ in range(count):
-        batch.published()
+        batch.publishing()
     return connection, batch
 
 
@@ -85,8 +87,43 @@ def test_the_next_batch_counts_on_from_the_channels_last_tag():
     connection, batch = confirm_mode(2)
     connection.frames.append(Method(1, Basic.Ack(delivery_tag=2, multiple=True)))
     batch.wait()
-    batch.published()
+    batch.publishing()
     connection.frames.append(Method(1, Basic.Ack(delivery_tag=3)))
     batch.wait()
     assert not connection.frames
 
+
+
+def test_a_confirm_handled_while_the_batch_is_still_being_published_counts():
+    # pika reads what has arrived while it writes a publish, so a confirm can come before the batch is complete.
+    connection, batch = confirm_mode(1)
+    connection.on_confirm(Method(1, Basic.Ack(delivery_tag=1)))
+    batch.publishing()
+    connection.frames.append(Method(1, Basic.Ack(delivery_tag=2)))
+    batch.wait()
+    assert not connection.frames
+
+
+class AnsweringChannel(BlockingChannel):
+    """A blocking channel whose broker acks each publish at once, read while basic_publish still runs (as pika
+    reads whatever has arrived when it writes)."""
+
+    def __init__(self, connection: ScriptedConnection) -> None:
+        super().__init__(connection)
+        self.connection, self.tags = connection, 0
+
+    def basic_publish(self, **_message):
+        self.tags += 1
+        self.connection.on_confirm(Method(1, Basic.Ack(delivery_tag=self.tags)))
+
+
+def test_the_publisher_counts_each_message_before_its_confirm_can_arrive(monkeypatch):
+    monkeypatch.setattr(confirms, "CONFIRM_TIMEOUT_SECONDS", 0.05)
+    connection = ScriptedConnection()
+    channel = AnsweringChannel(connection)
+    publisher = ConfirmingPublisher("amqp://guest:guest@127.0.0.1/unused", topology)
+    publisher._channel, publisher._confirms = channel, BatchConfirms(connection, channel)  # type: ignore[assignment]
+    event = contracts.task_deleted({"id": 7, "title": "Report", "assigned_user": None}, contracts.Actor(1, "admin"))
+    publisher.publish_batch([("task.deleted", event)] * 3)
+    publisher.append_to_feed([event] * 2)
+    assert channel.tags == 5
