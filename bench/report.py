@@ -77,6 +77,14 @@ def rows(results: dict) -> list[Row]:
                     f"all live after {r['all_live_s']} s (per socket p50 {r['socket_live_s']['p50']} s, max "
                     f"{r['socket_live_s']['max']} s); relay CPU {r['relay_cpu_s']} s", "all live ≤ 5 s (2,000)",
                     r["sockets"] >= 2000 and r["all_live_s"] <= 5))
+    if "outbox_burst" in s:
+        r = s["outbox_burst"]
+        nodes = r["broker_nodes"]
+        out.append((f"{r['events']} events committed to an outbox at once, published to "
+                    f"{'a cluster of ' if nodes > 1 else ''}{nodes} RabbitMQ node{'s' if nodes > 1 else ''}",
+                    f"{r['events_per_s']} events/s until the broker confirmed the last ({r['seconds']} s; rounds "
+                    f"{', '.join(str(rate) for rate in r['rounds_events_per_s'])}); publisher CPU "
+                    f"{r['publisher_cpu_ms_per_event']} ms/event", "— (a figure)", None))
     if "consumer_drain" in s:
         r = s["consumer_drain"]
         out.append((f"{r['events']} events queued while the consumer is stopped, then started",

@@ -25,7 +25,7 @@ from stack.config import REPO, Profile
 from taskwire_common import contracts
 from taskwire_common.messaging import ConfirmingPublisher
 
-from . import http_scenarios, resume
+from . import http_scenarios, outbox_burst, resume
 from .commits import CommitWatch
 from .http_scenarios import HttpScenarios
 
@@ -76,7 +76,7 @@ class Bench(HttpScenarios):
             counts = {service: http_scenarios.count(self.stack.database_url(service),
                                                     "SELECT count(*) FROM outbox_events WHERE published_at IS NULL")
                       for service in ("tasks_svc", "notify_svc")}
-            counts["notification worker"] = amqp.queue_messages(self.profile.amqp_vhost, topology.NOTIFY_TASKS_QUEUE)
+            counts["notification worker"] = amqp.queue_messages(self.profile, topology.NOTIFY_TASKS_QUEUE)
             return counts
         backlog = waiting()
         if any(backlog.values()):
@@ -238,6 +238,21 @@ class Bench(HttpScenarios):
         """Publish a synthetic task.created for each (title, task id), unassigned (so no notifications)."""
         events = (synthetic_task_event(title, None, task_id) for title, task_id in titled_ids)
         amqp.publish(self.stack.amqp_url(), events)
+
+    def outbox_burst(self) -> dict[str, Any]:
+        """N task events committed to tasks_svc's outbox at once; events a second until the broker confirmed them all
+        (bench/outbox_burst.py). Three rounds; the median's figures, and every round's rate."""
+        count = 2000 if self.quick else 10_000
+        rounds = []
+        for _ in range(3):
+            marker = f"burst-{uuid.uuid4().hex[:6]}"
+            first_id = 1_500_000_000 + random.Random(marker).randrange(1000) * 100_000  # int32, clear of real ids
+            events = [synthetic_task_event(marker, None, first_id + number) for number in range(count)]
+            rounds.append(outbox_burst.time_burst(self.profile, self.stack.database_url("tasks_svc"), events))
+            self.wait_for_quiet_pipeline()
+        middle = sorted(rounds, key=lambda r: r["events_per_s"])[1]
+        return {**middle, "broker_nodes": self.profile.broker_nodes or 1,
+                "rounds_events_per_s": [r["events_per_s"] for r in rounds]}
 
     def consumer_drain(self) -> dict[str, Any]:
         """N task events queued while notify_worker is stopped; seconds until all their notifications exist."""

@@ -82,10 +82,15 @@ def publish(url: str, events: Iterable[contracts.Event]) -> None:
         publisher.close()
 
 
-def queue_messages(vhost: str, queue: str) -> int:
-    """Messages ready or in flight on one queue, from rabbitmqctl."""
-    out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "messages"],
-                         capture_output=True, text=True, check=True).stdout
+def queue_messages(profile: Profile, queue: str) -> int:
+    """Messages ready or in flight on one queue of the profile's vhost, from rabbitmqctl (of its own cluster's
+    node, if it has one)."""
+    vhost = profile.amqp_vhost
+    arguments = ["list_queues", "-p", vhost, "name", "messages"]
+    if profile.broker_nodes:
+        out = cluster.ctl(cluster.any_running(cluster.nodes(profile)), *arguments)
+    else:
+        out = subprocess.run(["rabbitmqctl", "-q", *arguments], capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         name, _, count = line.partition("\t")
         if name == queue:

@@ -108,7 +108,7 @@ def stop(profile: Profile) -> None:
 def clients_node(profile: Profile) -> Node:
     """The node most of the profile's connections are on (the first of AMQP_URLS that answered them)."""
     members = nodes(profile)
-    ports = ctl(_any_running(members), "list_connections", "-p", profile.amqp_vhost, "port", "--no-table-headers")
+    ports = ctl(any_running(members), "list_connections", "-p", profile.amqp_vhost, "port", "--no-table-headers")
     counts = {node.name: ports.split().count(str(node.amqp_port)) for node in members}
     return max(members, key=lambda node: counts[node.name])
 
@@ -116,12 +116,13 @@ def clients_node(profile: Profile) -> Node:
 def leader_node(profile: Profile, queue: str) -> Node:
     """The node that leads a quorum queue (or a stream) of the profile's vhost."""
     members = nodes(profile)
-    rows = ctl(_any_running(members), "list_queues", "-p", profile.amqp_vhost, "name", "leader", "--no-table-headers")
+    rows = ctl(any_running(members), "list_queues", "-p", profile.amqp_vhost, "name", "leader", "--no-table-headers")
     leaders = dict(line.split("\t", 1) for line in rows.splitlines() if "\t" in line)
     return next(node for node in members if node.nodename == leaders[queue].strip())
 
 
-def _any_running(members: list[Node]) -> Node:
+def any_running(members: list[Node]) -> Node:
+    """The first node of `members` that answers its CLI."""
     for node in members:
         if running(node):
             return node

@@ -40,7 +40,7 @@ def task_tap_url() -> str:
 
 def queue_backlog(queue: str = "notify_svc.tasks") -> int:
     """Messages ready or in flight on one of the test vhost's queues."""
-    return amqp.queue_messages(PROFILE.amqp_vhost, queue)
+    return amqp.queue_messages(PROFILE, queue)
 
 
 def amqp_channel():
