@@ -149,8 +149,21 @@ def fault_table(title: str, faults: dict) -> list[str]:
                   f"| final round missed by reconnected clients | "
                   f"{faults['websocket']['final_round']['missing_at_watchers']} |",
                   f"| healthy afterwards, no manual restart | {faults['healthy_afterwards']} |",
+                  *failover_rows(faults.get("failover")),
                   f"| verdict | {'ok' if faults['ok'] else 'FAILED: ' + ', '.join(faults['failures'])} |", ""]
     return lines
+
+
+def failover_rows(failover: dict | None) -> list[str]:
+    """The cluster part's figures: after each node kill, events flowing again and the longest delay."""
+    if not failover:
+        return []
+    flowing, delay = failover["flowing_after_s"], failover["longest_delay_s"]
+    per_kill = ", ".join(f"{entry['flowing_after_s']}" for entry in failover["per_kill"])
+    return ["| events reaching sockets again after a node kill, s: p50 / max (each kill) | "
+            + (f"{flowing['p50']} / {flowing['max']} ({per_kill})" if flowing else "never") + " |",
+            "| longest delay of an event from 5 s before to 30 s after a kill, s: p50 / max | "
+            + (f"{delay['p50']} / {delay['max']}" if delay else "none") + " |"]
 
 
 if __name__ == "__main__":

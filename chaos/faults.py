@@ -37,6 +37,7 @@ from harness.wait import wait_until
 from harness.ws import Watcher
 from stack.config import Profile
 
+from . import failover
 from .final_round import final_round
 from .injectors import CLIENTS_NODE_KILL, LEADER_NODE_KILL, Faults
 from .ledger import (
@@ -304,5 +305,15 @@ class FaultRun:
                           "close_codes": sorted({s.close_code for w in watchers for s in w.sessions
                                                  if s.close_code is not None})},
             "healthy_afterwards": settled["healthy"], "processes": settled["processes"],
+            **({"failover": self._failover(watchers)} if self.plan.node_kills else {}),
         }
+
+    def _failover(self, watchers: list[Watcher]) -> dict:
+        """After each broker node kill: how long until events reached the sockets again (chaos/failover.py)."""
+        to_epoch = time.time() - time.monotonic()
+        kills = [started + to_epoch for name, started, _ended in self.faults.windows
+                 if name in (CLIENTS_NODE_KILL, LEADER_NODE_KILL)]
+        entries = failover.after_kills(kills, [arrival for watcher in watchers for session in watcher.sessions
+                                               for arrival in session.arrivals])
+        return {**failover.summary(entries), "per_kill": entries}
 

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -97,6 +98,8 @@ class Session:
     closed: float | None = None
     close_code: int | None = None
     event_ids: list[str] = field(default_factory=list)
+    # (the event's occurred_at, when it arrived), both seconds since the epoch, for each task_update
+    arrivals: list[tuple[float, float]] = field(default_factory=list)
     notifications: list[dict] = field(default_factory=list)
     cursor: str | None = None  # of the last message that had one
     resyncs: int = 0
@@ -105,6 +108,8 @@ class Session:
         self.cursor = message.get("cursor", self.cursor)
         if message["type"] == "task_update":
             self.event_ids.append(message["event_id"])
+            occurred = datetime.fromisoformat(message["occurred_at"].replace("Z", "+00:00")).timestamp()
+            self.arrivals.append((occurred, time.time()))
         elif message["type"] == "notification":
             self.notifications.append(message["notification"])
         elif message["type"] == "resync_required":

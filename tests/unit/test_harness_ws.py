@@ -1,6 +1,8 @@
 """The WebSocket clients' reading: close codes, messages and pings, and a watcher's sessions."""
 import struct
 import threading
+import time
+from datetime import datetime, timezone
 
 import websocket
 
@@ -59,15 +61,20 @@ def test_a_timeout_only_lets_a_stop_be_noticed():
 
 def test_a_session_files_task_events_by_id_and_notifications_whole():
     session = Session(opened=0)
-    session.receive({"type": "task_update", "event_id": "e1", "task": {}})
+    before = time.time()
+    session.receive({"type": "task_update", "event_id": "e1", "task": {}, "occurred_at": "2026-12-05T01:00:00.250Z"})
     session.receive({"type": "notification", "notification": {"user": 2}})
     assert session.event_ids == ["e1"] and session.notifications == [{"user": 2}]
+    [(occurred, arrived)] = session.arrivals
+    assert occurred == datetime(2026, 12, 5, 1, 0, 0, 250000, tzinfo=timezone.utc).timestamp()
+    assert before <= arrived <= time.time()
 
 
 def test_a_session_keeps_the_last_cursor_and_counts_resyncs():
     session = Session(opened=0)
     session.receive({"type": "hello", "cursor": "1.a", "user": 2})
-    session.receive({"type": "task_update", "event_id": "e1", "task": {}, "cursor": "2.b"})
+    session.receive({"type": "task_update", "event_id": "e1", "task": {}, "cursor": "2.b",
+                     "occurred_at": "2026-12-05T01:00:00Z"})
     assert session.cursor == "2.b" and session.resyncs == 0
     session.receive({"type": "resync_required", "cursor": "9.c"})
     assert session.cursor == "9.c" and session.resyncs == 1 and session.event_ids == ["e1"]
