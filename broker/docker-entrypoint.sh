@@ -12,6 +12,21 @@ for value in "$RABBITMQ_USER" "$RABBITMQ_PASSWORD"; do
             exit 64 ;;
     esac
 done
+# docker-compose.cluster.yml: the nodes' shared Erlang cookie, written where RabbitMQ reads it.
+if [ -n "${TASKWIRE_ERLANG_COOKIE+set}" ]; then
+    cookie=$TASKWIRE_ERLANG_COOKIE
+    unset TASKWIRE_ERLANG_COOKIE
+    case "$cookie" in
+        ""|change-me*) echo "set RABBITMQ_ERLANG_COOKIE in .env to a long random string" >&2; exit 64 ;;
+    esac
+    if [ "${#cookie}" -lt 32 ]; then
+        echo "RABBITMQ_ERLANG_COOKIE must be at least 32 characters" >&2; exit 64
+    fi
+    printf %s "$cookie" > /var/lib/rabbitmq/.erlang.cookie
+    chown rabbitmq:rabbitmq /var/lib/rabbitmq/.erlang.cookie
+    chmod 400 /var/lib/rabbitmq/.erlang.cookie
+fi
+mkdir -p /etc/rabbitmq/definitions.d
 users=/etc/rabbitmq/definitions.d/users.json
 cat > "$users" <<JSON
 {"vhosts": [{"name": "/"}],
