@@ -235,4 +235,4 @@ class Ceiling:
 
 def app_from_environment() -> Ceiling:
     return Ceiling(os.environ["CEILING_TASKS_DATABASE_URL"], os.environ["CEILING_NOTIFICATIONS_DATABASE_URL"],
-                   os.environ["AMQP_URL"])
+                   os.environ.get("AMQP_URLS") or os.environ["AMQP_URL"])  # as the services read them (settings)
