@@ -310,10 +310,7 @@ class FaultRun:
 
     def _failover(self, watchers: list[Watcher]) -> dict:
         """After each broker node kill: how long until events reached the sockets again (chaos/failover.py)."""
-        to_epoch = time.time() - time.monotonic()
-        kills = [started + to_epoch for name, started, _ended in self.faults.windows
-                 if name in (CLIENTS_NODE_KILL, LEADER_NODE_KILL)]
-        entries = failover.after_kills(kills, [arrival for watcher in watchers for session in watcher.sessions
-                                               for arrival in session.arrivals])
+        arrivals = [arrival for watcher in watchers for session in watcher.sessions for arrival in session.arrivals]
+        entries = failover.after_kills(self.faults.node_killed_at, arrivals)
         return {**failover.summary(entries), "per_kill": entries}
 

@@ -26,6 +26,9 @@ class Faults:
     def __init__(self, profile: Profile, log, wait_for_soak: bool = True):
         self.profile, self.log, self.wait_for_soak = profile, log, wait_for_soak
         self.windows: list[list] = []  # [name, started, ended or None while it lasts], monotonic
+        # The moment of each broker node's SIGKILL, in seconds since the epoch (as events' times are); the window
+        # starts earlier, with finding the node.
+        self.node_killed_at: list[float] = []
 
     def inject(self, name: str) -> None:
         if name in ("rabbitmq restart", "postgresql restart") and self.wait_for_soak:
@@ -51,6 +54,7 @@ class Faults:
                     else cluster.leader_node(self.profile, topology.NOTIFY_TASKS_QUEUE))
             self.log(f"   killing {node.nodename}")
             cluster.kill(node)
+            self.node_killed_at.append(time.time())
             time.sleep(3)  # the outage itself
             cluster.start(self.profile)  # it comes back, and rejoins its peers
         else:

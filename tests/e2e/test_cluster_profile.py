@@ -1,15 +1,18 @@
 """The cluster profile: its stack on three RabbitMQ nodes of its own, joined into one cluster by the launcher.
 
 Every process reaches the nodes through AMQP_URLS; the quorum queues and the feed stream have a member
-on every node. What losing a node does under load is `make chaos CHAOS_ARGS="--only cluster"`'s
-(chaos/__main__.py).
+on every node; a node SIGKILLed under load loses nothing (a short fault run; `make chaos CHAOS_ARGS="--only
+cluster"` runs a longer one, chaos/__main__.py).
 """
+import json
 import os
 
 import pytest
 import requests
 
 from broker import topology
+from chaos.faults import FaultRun, Plan
+from chaos.injectors import CLIENTS_NODE_KILL, LEADER_NODE_KILL
 from harness import api
 from harness.stack_runner import StackRunner, without_stack_settings
 from stack import cluster
@@ -61,3 +64,18 @@ def test_a_task_change_goes_through_the_cluster_to_a_notification(cluster_stack)
     def notified():
         return any(n["task_id"] == task["id"] for page in api.notification_pages(gateway, user.token) for n in page)
     wait_for(notified, timeout=15, message="the assignee's notification")
+
+
+def test_killing_a_broker_node_under_load_loses_nothing(cluster_stack):
+    """The fault run, short: the node the clients are on is SIGKILLed, then the notification worker's queue's
+    leader, each started again after 3 s; every event, notification and socket message must arrive once."""
+    plan = Plan(changes=80, seconds=20, broker_restarts=0, publisher_kills=0, consumer_kills=0, postgres_restarts=0,
+                node_kills=2, users=3, writers=3, final_changes=10, wait_for_soak=False)
+    report = FaultRun(CLUSTER.gateway_url, CLUSTER, ADMIN, plan, log=print).run()
+    summary = {key: report[key] for key in ("failures", "requests", "events", "notifications", "failover")}
+    summary["websocket"] = report["websocket"]["totals"] | {"resuming": report["websocket"]["resuming"]["totals"]}
+    assert report["ok"], json.dumps(summary, indent=1)
+    assert [fault["fault"] for fault in report["faults"]] == [CLIENTS_NODE_KILL, LEADER_NODE_KILL]
+    assert report["events"]["events"] == report["requests"]["changes_committed"] >= 80
+    assert report["failover"]["never_flowed"] == 0
+    print(json.dumps(report["failover"]))
