@@ -64,7 +64,8 @@ class BatchConfirms:
         self._unconfirmed.add(self._last_tag)
 
     def wait(self) -> None:
-        """Return once every message published so far is acked; raise NotConfirmed if one was nacked."""
+        """Return once every message published so far is acked; raise NotConfirmed if one was nacked (then on every
+        later call too: a channel that had a nack is done with, and the publisher connects again)."""
         self._wait_for(lambda: self._nacked or not self._unconfirmed, "confirms")
         if self._nacked:
             raise NotConfirmed("the broker nacked a published message")

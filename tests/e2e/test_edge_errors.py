@@ -240,11 +240,14 @@ def test_no_token_or_ticket_reaches_a_log_however_a_websocket_ends(gateway, user
         for end in (closed_by_the_client, reset_by_the_client, dropped_by_the_client):
             request_ids.append(request_id := "edge-" + uuid.uuid4().hex)
             end(open_socket(gateway, query, request_id))
+        codes = []
         for _ in range(3):  # the close nginx logged a token for most often, but not every time
             request_ids.append(request_id := "edge-" + uuid.uuid4().hex)
-            code = closed_by_the_relay_for_a_message_too_big(open_socket(gateway, query, request_id))
-            if query.startswith("token="):
-                assert code == 1009  # the relay closed it for the message, not for the token
+            codes.append(closed_by_the_relay_for_a_message_too_big(open_socket(gateway, query, request_id)))
+        if query.startswith("token="):
+            # The relay closed them for the message, not for the token. It closes with much of the message unread,
+            # so the client may get the reset before the close frame, and then no code (None): seen once in a run.
+            assert set(codes) <= {1009, None} and 1009 in codes, codes
     # Every handshake is in the gateway's access log by its id once nginx saw its socket end: the logs were written.
     access_log = PROFILE.log_dir / "nginx-access.log"
     wait_for(lambda: all(rid in access_log.read_text() for rid in request_ids), timeout=15, interval=0.1,
