@@ -22,7 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 SCHEMA = Path(__file__).with_name("compose-spec.json")
 LOCAL_ONLY_ENV = {"PATH", "PYTHONPATH", "PYTHONUNBUFFERED"}
 HEALTHY = {"condition": "service_healthy"}
-PUBLISHED = {"gateway": ["8000:8000"], "rabbitmq": ["127.0.0.1:15672:15672"],
+# On this machine only unless GATEWAY_PUBLISH or RABBITMQ_CONSOLE_PUBLISH say otherwise (make compose-test picks
+# ports of its own).
+PUBLISHED = {"gateway": ["${GATEWAY_PUBLISH:-127.0.0.1:8000}:8000"],
+             "rabbitmq": ["${RABBITMQ_CONSOLE_PUBLISH:-127.0.0.1:15672}:15672"],
              "prometheus": ["127.0.0.1:9090:9090"], "grafana": ["127.0.0.1:3000:3000"]}  # the last two: monitoring
 VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 
@@ -127,6 +130,13 @@ def test_services_wait_for_the_health_of_what_they_need(services, dev):
         if proc.name != "users_svc":
             assert "users_svc" in needs, f"{proc.name} needs the revocation snapshot or users"
     assert set(services["gateway"]["depends_on"]) == {p.name for p in dev.processes if p.port}
+
+
+def test_no_worker_waits_for_the_service_whose_health_asks_for_that_worker(services):
+    # tasks_svc's and notify_svc's /healthz fail while nobody consumes their worker's queue: a worker started only
+    # once its service is healthy would never start (found by make compose-test's first run).
+    for worker, service in (("tasks_worker", "tasks_svc"), ("notify_worker", "notify_svc")):
+        assert service not in depends_on_closure(services, worker), worker
 
 
 def test_web_services_check_their_own_health_endpoint(services, dev):
