@@ -1,5 +1,7 @@
 # One image for every Taskwire Python service; docker-compose.yml picks each one's command.
-FROM python:3.11-slim
+# PYTHON_IMAGE: the official image by default; docker-compose.local.yml gives one built from Debian's packages.
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

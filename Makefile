@@ -14,7 +14,7 @@ TEST_DIRS := $(wildcard tests/unit tests/integration tests/e2e)
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --allow-unsafe \
 	--generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: venv lock lint infra up start stop status test superuser migrate logs bench chaos rotate-signing-key
+.PHONY: venv lock lint infra up start stop status test superuser migrate logs bench chaos rotate-signing-key compose-test
 
 venv: $(STAMP)
 
@@ -75,6 +75,12 @@ rotate-signing-key: venv
 
 test: venv infra
 	$(PY) -m pytest $(TEST_DIRS)
+
+# The whole system in containers, on images built here from Debian's packages (docs/containers.md): starts a
+# Docker engine if none runs (installing docker.io if missing; stopped afterwards only if started here), builds,
+# runs, scales, restarts a service and takes everything down. As root.
+compose-test: venv
+	$(PY) -m pytest -v -s -p no:cacheprovider tests/compose
 
 # The benchmarks on their own stack (the bench profile); wrk comes from the OS packages.
 bench: venv infra
