@@ -50,7 +50,8 @@ class Engine:
     def start(self) -> None:
         if engine_answers():
             return
-        if not shutil.which("dockerd"):
+        if not shutil.which("dockerd") or not shutil.which("debootstrap"):
+            run("apt-get", "update", "-qq")
             run("apt-get", "install", "-y", "-qq", "docker.io", "debootstrap")
         log = open(REPO / "var" / "dockerd.log", "ab")
         self.process = subprocess.Popen(["dockerd"], stdout=log, stderr=log, start_new_session=True)

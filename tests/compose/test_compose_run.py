@@ -21,7 +21,7 @@ from harness.ws import LiveFeed
 from stack.config import REPO
 from tests.support import wait_for
 
-GATEWAY_PORT, CONSOLE_PORT = 18800, 18672
+GATEWAY_PORT, CONSOLE_PORT = 30800, 30672  # clear of every stack profile's ports
 GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}"
 ADMIN = ("compose-admin", "compose-admin-password-1")
 PROJECT = "taskwire-compose-test"
