@@ -14,7 +14,7 @@ TEST_DIRS := $(wildcard tests/unit tests/integration tests/e2e)
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --allow-unsafe \
 	--generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: venv lock lint infra up start stop status test superuser migrate logs bench chaos rotate-signing-key compose-test
+.PHONY: venv lock lint infra up start stop status test superuser migrate logs bench chaos rotate-signing-key compose-test compose-images
 
 venv: $(STAMP)
 
@@ -81,6 +81,10 @@ test: venv infra
 # runs, scales, restarts a service and takes everything down. As root.
 compose-test: venv
 	$(PY) -m pytest -v -s -p no:cacheprovider tests/compose
+
+# The images docker-compose.local.yml names, built here (the engine started if none runs, and left running).
+compose-images: venv
+	$(PY) -m harness.compose
 
 # The benchmarks on their own stack (the bench profile); wrk comes from the OS packages.
 bench: venv infra

@@ -138,3 +138,20 @@ class Project:
 
     def containers(self, service: str) -> list[str]:
         return self("ps", "-q", service).split()
+
+
+def main() -> None:
+    """`python -m harness.compose` (make compose-images): the engine started if none runs (and left running), the
+    compose plugin installed, every local image built; then what to run."""
+    Engine().start()
+    binary = compose_binary()
+    for step, seconds in build_images().items():
+        print(f"{step}: {seconds:.1f} s")
+    files = " ".join(f"-f {file}" for file in FILES)
+    print(f"\nimages built. The compose plugin: {binary} (or `docker compose` if installed). With a .env:\n"
+          f"  {binary} {files} run --rm --no-deps users_svc python -m users_svc.signing_keys rotate\n"
+          f"  {binary} {files} up -d --wait")
+
+
+if __name__ == "__main__":
+    main()
