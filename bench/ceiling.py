@@ -30,7 +30,6 @@ from urllib.parse import parse_qs
 import gevent
 import gevent.event
 import orjson
-import pika
 import psycopg2
 import simple_websocket
 from sqlalchemy import Select
@@ -42,7 +41,7 @@ from notify_svc import services as notify_services
 from tasks_svc import services as task_services
 from taskwire_common import contracts
 from taskwire_common.auth import Principal
-from taskwire_common.messaging import connection_parameters
+from taskwire_common.messaging import connect
 from taskwire_common.pagination import EXACT_COUNT_LIMIT, page_statement
 
 DIALECT = postgresql.psycopg2.dialect()  # type: ignore[attr-defined]  # the submodule is there at runtime
@@ -157,7 +156,7 @@ class BareFeed:
             self.sockets.discard(ws)
 
     def consume(self) -> None:
-        connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
+        connection = connect(self.amqp_url)
         channel = connection.channel()
         queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
         channel.queue_bind(queue, topology.EXCHANGE, "task.*")

@@ -15,7 +15,7 @@ from broker import topology
 from stack import cluster
 from stack.config import AMQP_SERVER, Profile
 from taskwire_common import contracts
-from taskwire_common.messaging import ConfirmingPublisher, connection_parameters
+from taskwire_common.messaging import ConfirmingPublisher, connect
 
 
 def amqp_url(profile: Profile) -> str:
@@ -26,7 +26,7 @@ def amqp_url(profile: Profile) -> str:
 @contextlib.contextmanager
 def amqp_channel(url: str) -> Iterator[BlockingChannel]:
     """A channel on a connection of its own, closed afterwards."""
-    connection = pika.BlockingConnection(connection_parameters(url))
+    connection = connect(url)
     try:
         yield connection.channel()
     finally:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from .contracts import Event, MalformedEvent, parse_event
 from .heartbeat import Heartbeat
 from .logs import handling_event
-from .messaging import Backoff, Topology, connection_parameters, run_reconnecting
+from .messaging import Backoff, Topology, connect, run_reconnecting
 from .metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_FAILED
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class EventConsumer:
         log.info("consumer of %s stopped", self.queue)
 
     def _consume(self, backoff: Backoff) -> None:
-        connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
+        connection = connect(self.amqp_url)
         try:
             channel = connection.channel()
             self.topology.declare(channel)

@@ -52,9 +52,9 @@ def in_feed(topology: Topology, routing_key: str) -> bool:
 
 
 def connection_parameters(amqp_url: str, heartbeat: int = 30) -> list[pika.URLParameters]:
-    """Parameters for every node of `amqp_url` (settings.broker_urls). pika.BlockingConnection tries them in turn and
-    connects to the first that answers; every client reconnects through here after a lost connection, so
-    it fails over to a surviving node of a cluster, in that order."""
+    """Parameters for every node of `amqp_url` (settings.broker_urls), in order. `connect` tries them in turn;
+    every client reconnects through it after a lost connection, so it fails over to a surviving node of a
+    cluster."""
     nodes = []
     for url in broker_urls(amqp_url):
         parameters = pika.URLParameters(url)
@@ -64,6 +64,25 @@ def connection_parameters(amqp_url: str, heartbeat: int = 30) -> list[pika.URLPa
         parameters.socket_timeout = 5
         nodes.append(parameters)
     return nodes
+
+
+def connect(amqp_url: str, heartbeat: int = 30) -> pika.BlockingConnection:
+    """A connection to the first node of `amqp_url` that answers, trying them in order.
+
+    Not one BlockingConnection given every node's parameters: pika then gives up at the first name that
+    does not resolve (socket.gaierror), without trying the next. In containers a dead node's name stops
+    resolving, so the clients never reached the surviving nodes (seen with docker-compose.cluster.yml).
+    """
+    error: Exception | None = None
+    for parameters in connection_parameters(amqp_url, heartbeat):
+        try:
+            return pika.BlockingConnection(parameters)
+        except (pika.exceptions.AMQPConnectionError, OSError) as exc:
+            log.warning("RabbitMQ at %s:%s did not answer (%s: %s)", parameters.host, parameters.port,
+                        type(exc).__name__, exc)
+            error = exc
+    assert error is not None  # broker_urls never returns an empty list
+    raise error
 
 
 class Backoff:
@@ -110,7 +129,7 @@ def follow_exclusive_queue(amqp_url: str, topology: Topology, routing_keys: Iter
     then on is missed); then every message body goes to on_message(body) until `stop` is set.
     The queue dies with the connection; the caller reconnects (run_reconnecting) and re-binds.
     """
-    connection = pika.BlockingConnection(connection_parameters(amqp_url))
+    connection = connect(amqp_url)
     try:
         channel = connection.channel()
         topology.declare(channel)
@@ -152,7 +171,7 @@ class ConfirmingPublisher:
 
     def connect(self) -> None:
         self.close()
-        self._connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
+        self._connection = connect(self.amqp_url)
         channel = self._channel = self._connection.channel()
         self.topology.declare(channel)
         self._confirms = BatchConfirms(self._connection, channel)

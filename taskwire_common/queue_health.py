@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pika
 import pika.exceptions
 
-from .messaging import connection_parameters
+from .messaging import connect
 
 CACHE_SECONDS = 2.0
 
@@ -37,7 +37,7 @@ class QueueHealth:
 
     def _ask(self) -> tuple[bool, object]:
         try:
-            connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
+            connection = connect(self.amqp_url)
             try:
                 method = connection.channel().queue_declare(self.queue, passive=True).method
             finally:

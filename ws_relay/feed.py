@@ -23,7 +23,7 @@ import pika
 import pika.exceptions
 
 from broker.topology import FeedRetention, declare_feed
-from taskwire_common.messaging import Topology, connection_parameters, run_reconnecting
+from taskwire_common.messaging import Topology, connect, run_reconnecting
 
 from .history import Cursor
 from .hub import SERVICE_RESTART, Hub
@@ -78,7 +78,7 @@ class FeedReader:
             self.hub.reset(SERVICE_RESTART, "The feed's history was reset; reconnect")
 
     def _follow(self, backoff) -> None:
-        connection = pika.BlockingConnection(connection_parameters(self.amqp_url))
+        connection = connect(self.amqp_url)
         try:
             self.topology.declare(connection.channel())
             declare_feed(connection, self.retention)

@@ -18,7 +18,7 @@ from pika.spec import Basic, BasicProperties
 
 from broker.topology import FEED_STREAM
 from taskwire_common.contracts import MalformedEvent, checked_envelope, parse_event
-from taskwire_common.messaging import MARK_TYPE, connection_parameters
+from taskwire_common.messaging import MARK_TYPE, connect
 
 from .history import Cursor, Entry
 from .routing import audience_of, client_message, shown_event
@@ -120,7 +120,7 @@ class StreamReader:
         else:
             prefetch = max(1, min(PREFETCH, through - start + 1))
             ack_through = through - prefetch
-        self.connection = pika.BlockingConnection(connection_parameters(amqp_url))
+        self.connection = connect(amqp_url)
         try:
             self.consumer = StreamConsumer(self.connection, start, prefetch, ack_through)
         except BaseException:

@@ -1,4 +1,5 @@
 """The outbox publisher on real PostgreSQL and RabbitMQ: woken by commits, in order, once, confirmed, patient."""
+import pytest
 from sqlalchemy import text
 
 from taskwire_common.db import db
@@ -62,10 +63,13 @@ def test_events_wait_while_the_broker_is_unreachable_and_go_out_when_it_is_back(
     wait_for(lambda: pending_count(users_app) == 0, message="both rows marked published")  # after the confirm
 
 
+@pytest.mark.parametrize("down", [
+    "amqp://guest:guest@127.0.0.1:1/taskwire_it",  # port 1: nothing listens, the connection is refused
+    "amqp://guest:guest@node-gone.invalid:5672/taskwire_it",  # a name that no longer resolves (a container gone)
+], ids=["refused", "unresolvable"])
 def test_given_several_brokers_the_publisher_connects_to_the_first_that_answers(
-        client, users_app, event_tap, run_publisher, it_env):
-    """AMQP_URLS: a cluster's nodes, tried in turn (messaging.connection_parameters); here the first refuses."""
-    down = "amqp://guest:guest@127.0.0.1:1/taskwire_it"  # port 1: nothing listens, the connection is refused
+        client, users_app, event_tap, run_publisher, it_env, down):
+    """AMQP_URLS: a cluster's nodes, tried in turn (messaging.connect); here the first does not answer."""
     publisher = run_publisher(amqp_url=f"{down},{it_env['AMQP_URL']}")
     wait_for(lambda: publisher.broker.is_open, message="connected through the second address")
     register(client, "ann")
