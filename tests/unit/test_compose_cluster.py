@@ -91,3 +91,14 @@ def test_the_example_holds_a_placeholder_cookie_the_nodes_refuse():
     assert "change-me" in example_env()["RABBITMQ_ERLANG_COOKIE"]
     entrypoint = (REPO / "broker" / "docker-entrypoint.sh").read_text()
     assert '""|change-me*)' in entrypoint and '-lt 32' in entrypoint
+
+
+def test_on_the_local_images_the_3_13_only_settings_are_left_out(override):
+    local = yaml.safe_load((REPO / "docker-compose.cluster-local.yml").read_text())["services"]
+    target = "/etc/rabbitmq/conf.d/31-membership.conf"
+    for node in NODES:
+        mounted = [volume for volume in override["services"][node]["volumes"] if volume.split(":")[1] == target]
+        assert mounted == [f"./broker/cluster-membership.conf:{target}:ro"], node
+        assert f"/dev/null:{target}:ro" in local[node]["volumes"], node
+    assert "continuous_membership_reconciliation" in (REPO / "broker" / "cluster-membership.conf").read_text()
+    assert "continuous_membership_reconciliation" not in (REPO / "broker" / "cluster.conf").read_text()
