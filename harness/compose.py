@@ -54,6 +54,7 @@ class Engine:
         if not shutil.which("dockerd") or not shutil.which("debootstrap"):
             run("apt-get", "update", "-qq")
             run("apt-get", "install", "-y", "-qq", "docker.io", "debootstrap")
+        (REPO / "var").mkdir(exist_ok=True)
         log = open(REPO / "var" / "dockerd.log", "ab")
         self.process = subprocess.Popen(["dockerd"], stdout=log, stderr=log, start_new_session=True)
         wait_until(engine_answers, 60, "the Docker engine to answer", interval=0.5)
@@ -130,6 +131,9 @@ class Project:
 
     def __init__(self, name: str, env_file: Path, values: dict[str, str], files: list[str] = FILES) -> None:
         self.name, self.env_file, self.values, self.files = name, env_file, values, files
+        env_file.parent.mkdir(parents=True, exist_ok=True)
+        env_file.touch(mode=0o600)  # it holds the project's secrets
+        env_file.chmod(0o600)
         env_file.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
         self.binary = compose_binary()
 
