@@ -10,6 +10,8 @@ the same figure says what replicating every message to three nodes costs.
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 import psycopg2
@@ -19,6 +21,8 @@ from harness import procfs
 from harness.wait import wait_until
 from stack.config import Profile
 from taskwire_common import contracts
+
+from .synthetic import first_task_id, marked_task_events
 
 PUBLISHER = "tasks_outbox"
 INSERT = "INSERT INTO outbox_events (event_id, routing_key, payload) VALUES %s RETURNING id"
@@ -49,3 +53,17 @@ def time_burst(profile: Profile, database_url: str, events: list[contracts.Event
     cpu = procfs.cpu_seconds(publisher) - cpu_before
     return {"events": len(events), "seconds": round(seconds, 2), "events_per_s": round(len(events) / seconds),
             "publisher_cpu_ms_per_event": round(cpu * 1000 / len(events), 3)}
+
+
+def rounds(profile: Profile, database_url: str, count: int, settle: Callable[[], None]) -> dict[str, Any]:
+    """Three bursts of `count` unassigned task events, `settle()` after each (the pipeline quiet again); the median
+    round's figures, every round's rate, and how many broker nodes took them."""
+    results = []
+    for _ in range(3):
+        marker = f"burst-{uuid.uuid4().hex[:6]}"
+        events = marked_task_events(marker, None, count, first_task_id(marker, 1_500_000_000, 100_000))
+        results.append(time_burst(profile, database_url, events))
+        settle()
+    middle = sorted(results, key=lambda r: r["events_per_s"])[1]
+    return {**middle, "broker_nodes": profile.broker_nodes or 1,
+            "rounds_events_per_s": [r["events_per_s"] for r in results]}

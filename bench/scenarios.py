@@ -22,17 +22,15 @@ from harness.wait import poll, wait_until
 from harness.ws import ws_url
 from harness.ws_load import SocketPool
 from stack.config import REPO, Profile
-from taskwire_common import contracts
 from taskwire_common.messaging import ConfirmingPublisher
 
 from . import http_scenarios, outbox_burst, resume
 from .commits import CommitWatch
 from .http_scenarios import HttpScenarios
+from .synthetic import first_task_id, marked_task_events, synthetic_task_event
 
 STANDALONE_RELAY_OFFSET = 104  # the relay started on its own, beside the stack's: gateway port + this
 RESUME_FIRST_ID = 2_000_000_000  # task ids of mass_resume's synthetic events: int32, clear of real ids
-BENCH_ACTOR = contracts.Actor(0, "bench")
-BENCH_SOURCE = "/taskwire/bench"
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -240,19 +238,9 @@ class Bench(HttpScenarios):
         amqp.publish(self.stack.amqp_url(), events)
 
     def outbox_burst(self) -> dict[str, Any]:
-        """N task events committed to tasks_svc's outbox at once; events a second until the broker confirmed them all
-        (bench/outbox_burst.py). Three rounds; the median's figures, and every round's rate."""
-        count = 2000 if self.quick else 10_000
-        rounds = []
-        for _ in range(3):
-            marker = f"burst-{uuid.uuid4().hex[:6]}"
-            first_id = 1_500_000_000 + random.Random(marker).randrange(1000) * 100_000  # int32, clear of real ids
-            events = [synthetic_task_event(marker, None, first_id + number) for number in range(count)]
-            rounds.append(outbox_burst.time_burst(self.profile, self.stack.database_url("tasks_svc"), events))
-            self.wait_for_quiet_pipeline()
-        middle = sorted(rounds, key=lambda r: r["events_per_s"])[1]
-        return {**middle, "broker_nodes": self.profile.broker_nodes or 1,
-                "rounds_events_per_s": [r["events_per_s"] for r in rounds]}
+        """N task events committed to tasks_svc's outbox at once, three rounds (bench/outbox_burst.py)."""
+        return outbox_burst.rounds(self.profile, self.stack.database_url("tasks_svc"), 2000 if self.quick else 10_000,
+                                   settle=self.wait_for_quiet_pipeline)
 
     def consumer_drain(self) -> dict[str, Any]:
         """N task events queued while notify_worker is stopped; seconds until all their notifications exist."""
@@ -260,9 +248,8 @@ class Bench(HttpScenarios):
         self.stack.supervisorctl("stop", "taskwire:notify_worker", check=True)
         marker = f"drain-{uuid.uuid4().hex[:6]}"
         user = self.seeded.user_ids()[3]
-        first_id = 1_000_000_000 + random.Random(marker).randrange(1000) * 1_000_000  # int32, clear of real ids
-        amqp.publish(self.stack.amqp_url(),
-                     (synthetic_task_event(marker, user, first_id + number) for number in range(count)))
+        first_id = first_task_id(marker, 1_000_000_000, 1_000_000)
+        amqp.publish(self.stack.amqp_url(), marked_task_events(marker, user, count, first_id))
         self.log(f"  {count} events queued; starting the consumer")
         started = time.monotonic()
         self.stack.supervisorctl("start", "taskwire:notify_worker", check=True)
@@ -290,13 +277,6 @@ def wait_for_arrivals(pool: SocketPool, marker: str, count: int, index: int = 0)
     def arrived() -> int:
         return sum(1 for number, _, raw in pool.received if number == index and marker in raw)
     wait_until(lambda: arrived() >= count, 60, f"{count} messages marked {marker} on socket {index}", interval=0.05)
-
-
-def synthetic_task_event(title: str, assignee: int | None, task_id: int) -> contracts.Event:
-    """A task.created event as tasks_svc writes it, for load that must not go through the API."""
-    task = {"id": task_id, "title": title, "description": "", "priority": "low", "status": "todo",
-            "due_date": None, "assigned_user": assignee, "created_by": 0}
-    return contracts.task_created(task, BENCH_ACTOR, source=BENCH_SOURCE)
 
 
 def iso_seconds(moment: str) -> float:

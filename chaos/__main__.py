@@ -23,7 +23,8 @@ from pathlib import Path
 from harness.stack_runner import StackRunner
 from stack.config import REPO, load_profile
 
-from .faults import FaultRun, Plan
+from .faults import FaultRun
+from .plan import Plan
 
 RESULTS = Path(__file__).with_name("results")
 PARTS = ["faults", "fuzz", "soak", "cluster"]

@@ -11,6 +11,10 @@ arrival:
 from __future__ import annotations
 
 import statistics
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.ws import Watcher
 
 DELAY_WINDOW = (-5.0, 30.0)  # seconds before and after a kill
 
@@ -34,3 +38,10 @@ def summary(entries: list[dict]) -> dict:
     return {"kills": len(entries), "never_flowed": len(entries) - len(flowing),
             "flowing_after_s": {"p50": round(statistics.median(flowing), 2), "max": max(flowing)} if flowing else None,
             "longest_delay_s": {"p50": round(statistics.median(delays), 2), "max": max(delays)} if delays else None}
+
+
+def report(killed_at: list[float], watchers: list[Watcher]) -> dict:
+    """The summary and each kill's figures, from the always-connected watchers' arrivals."""
+    arrivals = [arrival for watcher in watchers for session in watcher.sessions for arrival in session.arrivals]
+    entries = after_kills(killed_at, arrivals)
+    return {**summary(entries), "per_kill": entries}

@@ -39,7 +39,7 @@ from stack.config import Profile
 
 from . import failover
 from .final_round import final_round
-from .injectors import CLIENTS_NODE_KILL, LEADER_NODE_KILL, Faults
+from .injectors import Faults
 from .ledger import (
     Change,
     account_events,
@@ -50,34 +50,10 @@ from .ledger import (
     expected_notifications,
     failures_of,
 )
+from .plan import Plan
 
 REQUEST_TIMEOUT = 10.0  # a request that takes longer is a hang, and a failure
 PASSWORD = "chaos-password-1"
-
-
-@dataclass
-class Plan:
-    changes: int = 2000  # committed changes to make
-    seconds: float = 180.0  # how long the writers spread them over
-    broker_restarts: int = 3
-    publisher_kills: int = 3
-    consumer_kills: int = 3
-    postgres_restarts: int = 1
-    node_kills: int = 0  # a profile with its own broker cluster: SIGKILLs of a node, alternately the clients' and the
-    # queues' leader's
-    users: int = 4
-    writers: int = 4
-    final_changes: int = 20
-    resuming_drop_after: tuple[float, float] = (0.5, 5.0)  # seconds a resuming client keeps each socket
-    seed: int = 8
-    wait_for_soak: bool = True  # make chaos waits for a soak run on this machine; make test does not
-
-    def faults(self) -> list[str]:
-        names = (["rabbitmq restart"] * self.broker_restarts + ["outbox publisher SIGKILL"] * self.publisher_kills
-                 + ["consumer SIGKILL"] * self.consumer_kills + ["postgresql restart"] * self.postgres_restarts)
-        random.Random(self.seed).shuffle(names)
-        kills = [CLIENTS_NODE_KILL if number % 2 == 0 else LEADER_NODE_KILL for number in range(self.node_kills)]
-        return kills + names
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -305,12 +281,5 @@ class FaultRun:
                           "close_codes": sorted({s.close_code for w in watchers for s in w.sessions
                                                  if s.close_code is not None})},
             "healthy_afterwards": settled["healthy"], "processes": settled["processes"],
-            **({"failover": self._failover(watchers)} if self.plan.node_kills else {}),
+            **({"failover": failover.report(self.faults.node_killed_at, watchers)} if self.plan.node_kills else {}),
         }
-
-    def _failover(self, watchers: list[Watcher]) -> dict:
-        """After each broker node kill: how long until events reached the sockets again (chaos/failover.py)."""
-        arrivals = [arrival for watcher in watchers for session in watcher.sessions for arrival in session.arrivals]
-        entries = failover.after_kills(self.faults.node_killed_at, arrivals)
-        return {**failover.summary(entries), "per_kill": entries}
-

@@ -11,8 +11,9 @@ import pytest
 import requests
 
 from broker import topology
-from chaos.faults import FaultRun, Plan
+from chaos.faults import FaultRun
 from chaos.injectors import CLIENTS_NODE_KILL, LEADER_NODE_KILL
+from chaos.plan import Plan
 from harness import api
 from harness.stack_runner import StackRunner, without_stack_settings
 from stack import cluster

@@ -8,7 +8,8 @@ resume from their cursor must have missed nothing and seen nothing twice.
 """
 import json
 
-from chaos.faults import FaultRun, Plan
+from chaos.faults import FaultRun
+from chaos.plan import Plan
 from tests.e2e.support import PROFILE
 
 
