@@ -1,8 +1,6 @@
 """Wires ws_relay: settings, the shared app factory (which follows revocations), the hub, its feed reader, routes."""
 from __future__ import annotations
 
-import threading
-
 from flask import Flask
 
 from broker import topology
@@ -12,6 +10,7 @@ from taskwire_common.internal import InternalClient
 from .config import RelaySettings, load_settings
 from .feed import FeedReader
 from .hub import Hub
+from .replay import ReaderSlots
 from .sockets import bp, sock
 from .wire import DormantReader
 
@@ -27,8 +26,8 @@ def create_app(settings: RelaySettings | None = None) -> Flask:
     app.extensions["ws_relay.hub"] = hub
     app.extensions["ws_relay.feed"] = feed
     app.extensions["ws_relay.users"] = InternalClient(settings.users_service_url, settings.internal_api_key)
-    # Resuming sockets reading the stream at once (cursors older than the history), per process.
-    app.extensions["ws_relay.replay_readers"] = threading.BoundedSemaphore(settings.replay_readers)
+    # Resuming sockets reading the stream at once (cursors older than the history): per process, one per user.
+    app.extensions["ws_relay.replay_readers"] = ReaderSlots(settings.replay_readers)
     # No ping_interval and no reader thread: each socket's one greenlet (SocketLoop) pings, sends and reads.
     app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": 64 * 1024, "thread_class": DormantReader}
     app.register_blueprint(bp)

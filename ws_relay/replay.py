@@ -1,9 +1,10 @@
 """Bringing a resuming socket from its cursor to the live tail, without a gap and without a duplicate.
 
 The hub's history serves recent cursors from memory. A cursor older than the history is read
-from the feed stream on a connection of the socket's own, a few at a time per process
-(`readers`), until the history reaches back to where the socket stands. Either way the socket
-goes live only once it has been sent everything up to the tail (Hub.join_after).
+from the feed stream on a connection of the socket's own, a few at a time per process and one
+at a time per user (`ReaderSlots`), until the history reaches back to where the socket stands.
+Either way the socket goes live only once it has been sent everything up to the tail
+(Hub.join_after).
 """
 from __future__ import annotations
 
@@ -21,6 +22,45 @@ log = logging.getLogger(__name__)
 STREAM_WAIT_SECONDS = 5.0
 
 
+class ReaderSlots:
+    """Who may read the stream now: at most `count` resuming sockets of this process at once, and one per user.
+
+    A user who resumes again and again with old cursors (a reconnect loop, many tabs, or on
+    purpose) waits behind their own reads, holding at most one of the process's slots, so other
+    users' resumes wait for at most `count - 1` others' reads of the stream.
+    """
+
+    def __init__(self, count: int) -> None:
+        self._slots = threading.BoundedSemaphore(count)
+        self._users = threading.Condition()
+        self._reading: set[int] = set()  # users holding a slot, or waiting for one
+
+    def acquire(self, user: int, blocking: bool = True) -> bool:
+        """Take a slot for `user`, waiting for the user's other read and then for a free slot; without
+        `blocking`, False at once instead of waiting."""
+        with self._users:
+            if not self._users.wait_for(lambda: user not in self._reading, None if blocking else 0):
+                return False
+            self._reading.add(user)
+        try:
+            if self._slots.acquire(blocking):
+                return True
+        except BaseException:
+            self._leave(user)
+            raise
+        self._leave(user)
+        return False
+
+    def release(self, user: int) -> None:
+        self._slots.release()
+        self._leave(user)
+
+    def _leave(self, user: int) -> None:
+        with self._users:
+            self._reading.discard(user)
+            self._users.notify_all()
+
+
 class CursorGone(Exception):
     """The stream no longer holds what follows the cursor (retention), or never held it (foreign)."""
 
@@ -35,10 +75,11 @@ class Replay:
     """
 
     def __init__(self, hub: Hub, connection: Connection, cursor: Cursor,
-                 open_reader: Callable[[int, int], StreamReader], readers: threading.Semaphore) -> None:
+                 open_reader: Callable[[int, int], StreamReader], readers: ReaderSlots) -> None:
         self.hub, self.connection = hub, connection
         self.last = cursor  # the last entry this socket is done with
         self.open_reader, self.readers = open_reader, readers
+        self.user = connection.principal.user_id
         self.reader: StreamReader | None = None
         self.confirmed = False  # the open reader delivered `last` again
         self.read_ids: set[str] = set()  # of the events read from the stream: a later copy is not sent again
@@ -74,7 +115,7 @@ class Replay:
         if self.reader is not None:
             self.reader.close()
             self.reader = None
-            self.readers.release()
+            self.readers.release(self.user)
 
     def _open_reader(self) -> None:
         """Read the stream from `last` through the middle of the history, where memory takes over."""
@@ -82,11 +123,11 @@ class Replay:
         if first is None or tail is None:
             raise CursorGone("the feed's history was reset")
         start = self.last.offset
-        self.readers.acquire()
+        self.readers.acquire(self.user)
         try:
             self.reader = self.open_reader(start, max(start, first + (tail.offset - first) // 2))
         except BaseException:
-            self.readers.release()
+            self.readers.release(self.user)
             raise
         self.confirmed = False
 

@@ -1,6 +1,5 @@
 """The relay's reader of the feed stream and its replays, on the real broker: history, resume, retention, breaks."""
 import json
-import threading
 
 import pika
 import pytest
@@ -12,7 +11,7 @@ from tests.support import wait_for
 from ws_relay.feed import FeedReader
 from ws_relay.history import Cursor
 from ws_relay.hub import SERVICE_RESTART, Connection, Hub
-from ws_relay.replay import CursorGone, Replay
+from ws_relay.replay import CursorGone, ReaderSlots, Replay
 from ws_relay.stream import StreamReader
 
 from ..unit.test_ws_routing import principal, read_frame, received
@@ -78,7 +77,7 @@ def replayed(hub, cursor, amqp_url, user_id=2):
     connection = Connection(principal(user_id), True, 1000)
     hub.add(connection)
     replay = Replay(hub, connection, cursor, lambda start, through: StreamReader(amqp_url, start, through),
-                    threading.BoundedSemaphore(1))
+                    ReaderSlots(1))
     frames = []
     try:
         while batch := replay.step(100):

@@ -11,7 +11,7 @@ from taskwire_common.contracts import Actor, notification_created, task_updated
 from taskwire_common.messaging import MARK_TYPE
 from ws_relay.history import Cursor, History
 from ws_relay.hub import Connection, Hub
-from ws_relay.replay import CursorGone, Replay
+from ws_relay.replay import CursorGone, ReaderSlots, Replay
 from ws_relay.stream import entry_of
 
 from .test_ws_routing import Properties, principal, read_frame, received
@@ -74,7 +74,7 @@ def replay_all(replay, limit=10):
 def resume(hub, stream, cursor, user_id=2, role="user", tasks=True):
     connection = Connection(principal(user_id, role), tasks, 10)
     hub.add(connection)
-    return connection, Replay(hub, connection, cursor, stream.open, threading.BoundedSemaphore(1))
+    return connection, Replay(hub, connection, cursor, stream.open, ReaderSlots(1))
 
 
 def test_a_cursor_is_opaque_text_that_names_one_entry_and_anything_else_is_refused():
@@ -160,12 +160,40 @@ def test_a_cursor_the_stream_no_longer_holds_or_never_held_gives_resync():
 def test_stream_reads_are_limited_per_process_and_give_their_slot_back():
     stream_entries = [mark(0), *[event_entry(offset) for offset in range(1, 40)]]
     hub = hub_with(stream_entries, size=8)
-    readers = threading.BoundedSemaphore(1)
+    readers = ReaderSlots(1)
     first = Replay(hub, Connection(principal(2), True, 10), mark(0).cursor, FakeStream(stream_entries).open, readers)
     first.step(10)
-    assert not readers.acquire(blocking=False)  # the one slot is taken while the first socket reads the stream
+    assert not readers.acquire(3, blocking=False)  # the one slot is taken while the first socket reads the stream
     replay_all(first)
-    assert readers.acquire(blocking=False)
+    assert readers.acquire(3, blocking=False)
+
+
+def test_a_user_reads_the_stream_for_one_socket_at_a_time_and_leaves_the_other_slots_to_others():
+    stream_entries = [mark(0), *[event_entry(offset) for offset in range(1, 40)]]
+    hub = hub_with(stream_entries, size=8)
+    readers = ReaderSlots(3)
+    first = Replay(hub, Connection(principal(2), True, 10), mark(0).cursor, FakeStream(stream_entries).open, readers)
+    first.step(10)
+    assert not readers.acquire(2, blocking=False)  # the same user's second old-cursor resume waits for the first
+    assert readers.acquire(3, blocking=False) and readers.acquire(4, blocking=False)  # two other users read
+    assert not readers.acquire(5, blocking=False)  # the three slots are taken
+    assert not readers.acquire(5, blocking=False)  # a refused try leaves nothing behind for its user
+    readers.release(4)
+    assert readers.acquire(5, blocking=False)
+    replay_all(first)
+    assert readers.acquire(2, blocking=False)
+
+
+def test_a_users_second_stream_read_goes_ahead_once_the_first_is_done():
+    readers = ReaderSlots(2)
+    assert readers.acquire(2)
+    second = threading.Thread(target=readers.acquire, args=(2,))
+    second.start()
+    assert readers.acquire(3, blocking=False), "the user's waiting read holds no slot"
+    readers.release(2)
+    second.join(timeout=5)
+    assert not second.is_alive()
+    assert not readers.acquire(4, blocking=False)  # user 2's second read and user 3's hold both slots
 
 
 def test_a_socket_joins_the_live_fan_out_only_at_the_tail():
