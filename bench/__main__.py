@@ -20,7 +20,7 @@ from .scenarios import Bench  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results")
 ORDER = ["start_time", "list_tasks", "list_tasks_admin", "create_tasks", "list_notifications", "event_latency",
-         "sockets_and_fanout", "mass_resume", "outbox_burst", "consumer_drain"]
+         "sockets_and_fanout", "mass_resume", "stream_resume", "outbox_burst", "consumer_drain"]
 
 
 def log(message: str) -> None:

@@ -77,6 +77,12 @@ def rows(results: dict) -> list[Row]:
                     f"all live after {r['all_live_s']} s (per socket p50 {r['socket_live_s']['p50']} s, max "
                     f"{r['socket_live_s']['max']} s); relay CPU {r['relay_cpu_s']} s", "all live ≤ 5 s (2,000)",
                     r["sockets"] >= 2000 and r["all_live_s"] <= 5))
+    if "stream_resume" in s:
+        r = s["stream_resume"]
+        out.append((f"{r['sockets']} sockets of one admin resuming at once from cursors {r['events_behind']} events "
+                    f"old, older than the relay's history of {r['history']}: each reads the stream, one at a time",
+                    f"all live after {r['all_live_s']} s; per read {r['per_read_ms']['wall']} ms, relay CPU "
+                    f"{r['per_read_ms']['relay_cpu']} ms", "— (a figure)", None))
     if "outbox_burst" in s:
         r = s["outbox_burst"]
         nodes = r["broker_nodes"]

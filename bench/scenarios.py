@@ -31,6 +31,7 @@ from .synthetic import first_task_id, marked_task_events, synthetic_task_event
 
 STANDALONE_RELAY_OFFSET = 104  # the relay started on its own, beside the stack's: gateway port + this
 RESUME_FIRST_ID = 2_000_000_000  # task ids of mass_resume's synthetic events: int32, clear of real ids
+STREAM_RESUME_HISTORY = 500  # stream_resume's relay history: its cursors, 1,000 events old, are read from the stream
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -198,8 +199,10 @@ class Bench(HttpScenarios):
         self.log(f"  fan-out to {count}: last delivery after {last * 1000:.0f} ms")
         return last
 
-    def start_standalone_relay(self) -> subprocess.Popen:
-        env = {**self.stack.process_env("ws_relay"), "WEB_CONCURRENCY": "1", "WORKER_CONNECTIONS": "19000"}
+    def start_standalone_relay(self, **settings: str) -> subprocess.Popen:
+        """One relay process (one worker), reached directly; `settings` are environment variables for it."""
+        env = {**self.stack.process_env("ws_relay"), "WEB_CONCURRENCY": "1", "WORKER_CONNECTIONS": "19000",
+               **settings}
         relay = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:taskwire_common.gunicorn_conf",
              "--bind", f"127.0.0.1:{self.standalone_relay_port}", "ws_relay.wsgi:app"],
@@ -218,9 +221,22 @@ class Bench(HttpScenarios):
     def mass_resume(self) -> dict[str, Any]:
         """N admin sockets of one relay process (1 worker, direct) note their cursor and leave; 1,000 events later
         all resume at once: seconds until every one has had its replay and a live marker, and the relay's CPU."""
-        count = 500 if self.quick else 2000
+        return self.resume_sockets(500 if self.quick else 2000)
+
+    def stream_resume(self) -> dict[str, Any]:
+        """As mass_resume, with cursors older than the relay's history (WS_HISTORY_SIZE 500): every socket reads
+        the stream on a connection of its own, and all are one admin's, so one at a time (ReaderSlots). What one
+        old cursor costs: seconds and relay CPU per read."""
+        count = 50 if self.quick else 200
+        figures = self.resume_sockets(count, WS_HISTORY_SIZE=str(STREAM_RESUME_HISTORY))
+        figures.update(history=STREAM_RESUME_HISTORY,
+                       per_read_ms={"wall": round(figures["all_live_s"] / count * 1000, 1),
+                                    "relay_cpu": round(figures["relay_cpu_s"] / count * 1000, 1)})
+        return figures
+
+    def resume_sockets(self, count: int, **relay_settings: str) -> dict[str, Any]:
         run = resume.Run(f"resume-{uuid.uuid4().hex[:6]}", RESUME_FIRST_ID, 1000)
-        relay = self.start_standalone_relay()
+        relay = self.start_standalone_relay(**relay_settings)
         try:
             steps = resume.MassResume(self.standalone_relay, ws_url(self.standalone_relay, token=self.tokens["admin"]),
                                       run, self.publish_task_events, self.log)
