@@ -48,6 +48,8 @@ WS_OPEN_SOCKETS = Gauge("taskwire_ws_open_sockets", "WebSockets open in the rela
 WS_MESSAGES_SENT = Counter("taskwire_ws_messages_sent", "Messages written to WebSockets.")
 WS_SLOW_SOCKETS_DROPPED = Counter("taskwire_ws_slow_sockets_dropped",
                                   "Sockets closed (1013) for not keeping up, by reason.", ["reason"])
+WS_SOCKETS_REFUSED = Counter("taskwire_ws_sockets_refused",
+                             "Handshakes closed (4429) because the user held WS_MAX_SOCKETS_PER_USER sockets already.")
 WS_REPLAYS = Counter("taskwire_ws_replays",
                      "Resuming sockets, by where their missed messages came from (or resync_required).", ["source"])
 LOGIN_FAILURES = Counter("taskwire_login_failures", "Sign-ins refused for a wrong username or password.")

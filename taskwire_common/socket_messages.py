@@ -120,6 +120,8 @@ CLOSE_CODES = {
     4401: "no, bad, expired or revoked credential: at the handshake, when the token expires, or at once "
           "when it is revoked; get a new token before reconnecting",
     4403: "a browser Origin not in WS_ALLOWED_ORIGINS",
+    4429: "the user holds WS_MAX_SOCKETS_PER_USER sockets in that relay process already: close one, or "
+          "reconnect later",
     1008: "no answer (pong) to the previous ping",
     1009: "the client sent a message larger than 64 KiB",
     1012: "the relay's history was reset (the feed stream was made again): resume, and expect resync_required",

@@ -17,7 +17,7 @@ from .wire import DormantReader
 
 def create_app(settings: RelaySettings | None = None) -> Flask:
     settings = settings or load_settings()
-    hub = Hub(settings.history_size)
+    hub = Hub(settings.history_size, settings.max_sockets_per_user)
     feed = FeedReader(hub, settings.amqp_url, topology, settings.feed_retention)
     app = create_service_app(__name__, settings, ServiceParts(
         title="Taskwire WebSocket relay", api_prefix="/ws", background=[feed], checks={"events": feed.health},

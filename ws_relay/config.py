@@ -19,6 +19,7 @@ class RelaySettings(ServiceSettings):
     feed_retention: FeedRetention = field(default_factory=FeedRetention)
     history_size: int = 10_000  # feed entries each relay process keeps in memory for resuming sockets
     replay_readers: int = 4  # resuming sockets per process reading the stream at once (cursors older than that)
+    max_sockets_per_user: int = 100  # a user's sockets in one relay process; more are closed with 4429
 
 
 def load_settings() -> RelaySettings:
@@ -35,5 +36,6 @@ def load_settings() -> RelaySettings:
             segment_bytes=env_int("FEED_SEGMENT_BYTES", FeedRetention.segment_bytes),
         ),
         history_size=env_int("WS_HISTORY_SIZE", 10_000),
-        replay_readers=env_int("WS_REPLAY_READERS", 4),
+        replay_readers=env_int("WS_REPLAY_READERS", 4, minimum=1),
+        max_sockets_per_user=env_int("WS_MAX_SOCKETS_PER_USER", 100, minimum=1),
     )

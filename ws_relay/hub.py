@@ -37,6 +37,7 @@ FORBIDDEN_ORIGIN = 4403
 TRY_AGAIN_LATER = 1013  # RFC 6455: the client is too slow for us, or the relay cannot serve it yet
 SERVICE_RESTART = 1012  # RFC 6455: the feed's history was reset; reconnect (and resume, or re-fetch)
 PING_TIMEOUT = 1008  # policy violation: no pong to our last ping
+TOO_MANY_SOCKETS = 4429  # the HTTP 429 of close codes: the user holds WS_MAX_SOCKETS_PER_USER in this process
 
 
 @dataclass(eq=False, slots=True)
@@ -103,18 +104,24 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, history_size: int = 10_000):
+    def __init__(self, history_size: int = 10_000, max_sockets_per_user: int | None = None):
         self.history = History(history_size)
+        self.max_sockets_per_user = max_sockets_per_user  # None: no limit
         self.ready = False  # the history reaches the stream's tail as it was when the feed started
         self._by_user: dict[int, set[Connection]] = {}
         self._admins: set[Connection] = set()
         self._lock = threading.Lock()
 
-    def add(self, connection: Connection) -> None:
-        """Count a socket in (revocations and closes reach it); it is offered entries once it joins."""
+    def add(self, connection: Connection) -> bool:
+        """Count a socket in (revocations and closes reach it); it is offered entries once it joins. False, and
+        not counted in, when its user already holds `max_sockets_per_user` sockets here."""
         with self._lock:
-            self._by_user.setdefault(connection.principal.user_id, set()).add(connection)
+            users = self._by_user.setdefault(connection.principal.user_id, set())
+            if self.max_sockets_per_user is not None and len(users) >= self.max_sockets_per_user:
+                return False
+            users.add(connection)
         WS_OPEN_SOCKETS.inc()
+        return True
 
     def remove(self, connection: Connection) -> None:
         """Count a socket out (once for each `add`)."""

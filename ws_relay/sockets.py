@@ -12,13 +12,13 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed, Server
 from wsproto.utilities import LocalProtocolError
 
-from taskwire_common.metrics import WS_MESSAGES_SENT, WS_REPLAYS, WS_SLOW_SOCKETS_DROPPED
+from taskwire_common.metrics import WS_MESSAGES_SENT, WS_REPLAYS, WS_SLOW_SOCKETS_DROPPED, WS_SOCKETS_REFUSED
 from taskwire_common.socket_messages import hello_message, resync_message
 
 from .config import RelaySettings
 from .handshake import CannotAuthenticate, authenticate_handshake, origin_allowed
 from .history import Cursor
-from .hub import FORBIDDEN_ORIGIN, PING_TIMEOUT, TRY_AGAIN_LATER, UNAUTHORIZED, Connection, Hub
+from .hub import FORBIDDEN_ORIGIN, PING_TIMEOUT, TOO_MANY_SOCKETS, TRY_AGAIN_LATER, UNAUTHORIZED, Connection, Hub
 from .replay import CursorGone, Replay
 from .stream import StreamReader
 from .wire import InlineReader, message_frame
@@ -63,7 +63,11 @@ def serve(ws, wants_task_events: bool) -> None:
         return close(ws, UNAUTHORIZED, "Unauthorized")
     hub: Hub = current_app.extensions["ws_relay.hub"]
     connection = Connection(principal, wants_task_events, settings.send_queue_size)
-    hub.add(connection)  # from here on a revocation closes it
+    if not hub.add(connection):  # from here on a revocation closes it
+        log.warning("WebSocket of user %s refused: the user holds %s sockets in this process already",
+                    principal.user_id, hub.max_sockets_per_user)
+        WS_SOCKETS_REFUSED.inc()
+        return close(ws, TOO_MANY_SOCKETS, "Too many sockets for this user")
     replay = None
     try:
         replay = greet(hub, connection, request.args.get("since"), settings)

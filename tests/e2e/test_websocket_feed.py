@@ -9,9 +9,10 @@ import websocket
 from harness import amqp
 from harness.infra import rabbitmq
 from harness.ws import ws_url
-from taskwire_common import contracts
-from tests.e2e.support import PROFILE, api_notification_ids, queue_backlog, task_tap_url, wait_until_healthy
+from taskwire_common import contracts, gunicorn_conf
+from tests.e2e.support import PROFILE, STACK, api_notification_ids, queue_backlog, task_tap_url, wait_until_healthy
 from tests.support import bearer, wait_for
+from ws_relay.config import RelaySettings
 
 
 def visible_to(user_id, event):
@@ -152,6 +153,35 @@ def test_origins_are_checked_against_the_allowlist(user, open_feed, origin, allo
     else:
         wait_for(lambda: feed.closed, timeout=5, message="the socket closed")
         assert feed.close_code == 4403 and feed.messages == []
+
+
+def test_a_user_past_the_limit_of_sockets_is_refused_with_4429_and_their_open_sockets_keep_working(
+        user, open_feed, assign_to):
+    env = STACK.process_env("ws_relay")
+    limit = int(env.get("WS_MAX_SOCKETS_PER_USER") or RelaySettings.max_sockets_per_user)
+    processes = int(env.get("WEB_CONCURRENCY") or gunicorn_conf.workers)  # the limit is per relay process
+    opened = []
+    for _ in range(limit * processes + 1):
+        feed = open_feed(user.token)
+        wait_for(lambda feed=feed: feed.messages or feed.closed, timeout=10, message="a hello or a close")
+        if feed.closed:
+            break
+        opened.append(feed)
+    assert feed.closed and feed.close_code == 4429 and feed.messages == []
+    assert limit <= len(opened) <= limit * processes
+    task = assign_to(user, title="to every open socket")
+    for each in opened:
+        wait_for(lambda each=each: any(m["task"]["id"] == task["id"] for m in each.of_type("task_update")),
+                 timeout=10, message="the task on a socket opened before the refusal")
+        assert not each.closed
+    for each in opened:
+        each.close()
+
+    def opens():
+        feed = open_feed(user.token)
+        wait_for(lambda: feed.messages or feed.closed, timeout=10, message="a hello or a close")
+        return feed.messages and feed.messages[0]["type"] == "hello"
+    wait_for(opens, timeout=10, interval=0.2, message="a socket once the user's others were closed")
 
 
 def test_the_gateway_turns_down_compression_offered_by_browsers(user, gateway):

@@ -91,7 +91,8 @@ def test_every_event_type_and_every_socket_message_is_described(document):
     for channel in ("wsTasks", "wsNotifications"):
         binding = document["channels"][channel]["bindings"]["ws"]
         assert set(binding["query"]["properties"]) == {"ticket", "token", "since"}
-        assert set(document["channels"][channel]["x-close-codes"]) == {"4401", "4403", "1008", "1009", "1012", "1013"}
+        close_codes = {"4401", "4403", "4429", "1008", "1009", "1012", "1013"}
+        assert set(document["channels"][channel]["x-close-codes"]) == close_codes
     assert set(document["channels"]["feed"]["messages"]) == {*contracts.TASK_EVENT_TYPES,
                                                               *contracts.NOTIFICATION_EVENT_TYPES}
 
@@ -142,5 +143,6 @@ def test_the_schemas_name_exactly_what_the_services_serialise():
 
 
 def test_the_close_codes_are_the_relays():
-    relay_codes = {hub.UNAUTHORIZED, hub.FORBIDDEN_ORIGIN, hub.PING_TIMEOUT, hub.SERVICE_RESTART, hub.TRY_AGAIN_LATER}
+    relay_codes = {hub.UNAUTHORIZED, hub.FORBIDDEN_ORIGIN, hub.PING_TIMEOUT, hub.SERVICE_RESTART, hub.TRY_AGAIN_LATER,
+                   hub.TOO_MANY_SOCKETS}
     assert relay_codes | {1009} == set(socket_messages.CLOSE_CODES)  # 1009: simple-websocket's max_message_size

@@ -67,6 +67,14 @@ def test_malformed_numbers_and_flags_are_named(environment):
         env_bool("REGISTRATION_OPEN", True)
 
 
+def test_a_number_below_its_minimum_is_refused_and_the_minimum_itself_taken(environment):
+    environment.setenv("WS_MAX_SOCKETS_PER_USER", "0")
+    with pytest.raises(ConfigurationError, match="WS_MAX_SOCKETS_PER_USER must be at least 1, got 0"):
+        env_int("WS_MAX_SOCKETS_PER_USER", 100, minimum=1)
+    environment.setenv("WS_MAX_SOCKETS_PER_USER", "1")
+    assert env_int("WS_MAX_SOCKETS_PER_USER", 100, minimum=1) == 1
+
+
 @pytest.mark.parametrize("name,value,named", [
     ("INTERNAL_API_KEY", "change-me-to-a-long-random-string-of-48-characters", "INTERNAL_API_KEY"),  # .env.example's
     ("DATABASE_URL", "postgresql://taskwire:change-me-postgres-password@db:5432/users_db", "DATABASE_URL"),

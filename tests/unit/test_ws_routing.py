@@ -167,3 +167,14 @@ def test_a_socket_not_yet_live_is_offered_nothing_but_is_closed_by_a_revocation(
     assert dispatch(hub, task_event()) == 0 and received(resuming) == []
     hub.revoke(read_revocation(token_revoked(2, token_version=1)))
     assert resuming.close_code == UNAUTHORIZED
+
+
+def test_a_user_holds_at_most_the_limit_of_sockets_in_a_process_and_a_closed_one_frees_its_place():
+    hub = Hub(100, max_sockets_per_user=2)
+    first, second = (Connection(principal(2), True, 10) for _ in range(2))
+    assert hub.add(first) and hub.add(second)
+    assert not hub.add(Connection(principal(2), True, 10)), "a third socket of the same user"
+    assert hub.add(Connection(principal(3), True, 10)), "another user's sockets count apart"
+    assert len(hub) == 3
+    hub.remove(first)
+    assert hub.add(Connection(principal(2), True, 10))
