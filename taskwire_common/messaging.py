@@ -200,14 +200,23 @@ class ConfirmingPublisher:
         channel.basic_publish(exchange="", routing_key=self.topology.FEED_STREAM, body=b"",
                               properties=pika.BasicProperties(type=MARK_TYPE, message_id=mark,
                                                               delivery_mode=pika.DeliveryMode.Persistent))
-        deadline = time.monotonic() + FEED_CHECK_SECONDS
+        started = time.monotonic()
+        skipped = 0
         while not any(message_id == mark for _tag, message_id in seen):
-            if time.monotonic() > deadline:
-                raise FeedNotWritable(f"the feed stream did not give back a mark within {FEED_CHECK_SECONDS:.0f} s")
+            if time.monotonic() - started > FEED_CHECK_SECONDS:
+                raise FeedNotWritable(f"the feed stream did not give back a mark within {FEED_CHECK_SECONDS:.0f} s "
+                                      f"({skipped} other entries came first)")
             if seen:
-                channel.basic_ack(seen.pop()[0])  # someone else's entry: take the next one
+                # Someone else's entry: take the next one. `multiple`, though it is the one unacknowledged: RabbitMQ
+                # 3.10 sends a stream consumer its next entry about 90 ms after a single acknowledgement, at once
+                # after a multiple one (measured: 100 entries in 9.3 s against 0.04 s). The check had taken 9 s
+                # behind another publisher's re-appended events, holding back every event of this outbox.
+                channel.basic_ack(seen.pop()[0], multiple=True)
+                skipped += 1
             self._connection.process_data_events(time_limit=0.1)
         channel.close()
+        log.info("the feed stream takes writes: a mark came back after %.2f s (%d other entries first)",
+                 time.monotonic() - started, skipped)
 
     def publish(self, routing_key: str, event: Event) -> None:
         self.publish_batch([(routing_key, event)])

@@ -1,5 +1,7 @@
 """The outbox's publisher on the real broker: a batch returns once the broker has confirmed every message of it,
-and a message a queue refuses fails the whole batch, to be published again."""
+a message a queue refuses fails the whole batch, to be published again, and the check that the feed stream takes
+writes reads past what others append ahead of its mark."""
+import re
 import time
 import uuid
 
@@ -69,3 +71,32 @@ def test_a_message_a_queue_refuses_fails_the_batch(publisher, own_queue, channel
         publisher.publish_batch([(queue, event) for event in events(3)])
     assert channel.queue_declare(queue, passive=True).method.message_count == 2
 
+
+
+def test_the_feed_check_reads_past_hundreds_of_other_entries_to_its_mark(publisher, it_env, monkeypatch, caplog):
+    """Another publisher appends 2,000 entries between the check's consumer starting and its mark, and many of them
+    reach the consumer before the mark (RabbitMQ places a consumer at "next" a little after it answers the consume).
+    RabbitMQ 3.10 sends a stream consumer its next entry ~90 ms after a single acknowledgement, so acknowledging them
+    one at a time failed the check past 110 entries (FeedNotWritable after 10 s)."""
+    other = ConfirmingPublisher(it_env["AMQP_URL"], topology)
+    other.connect()
+    connection = publisher._connection
+    open_channel = connection.channel
+
+    def channel_with_entries_ahead_of_the_mark():
+        channel = open_channel()
+        publish = channel.basic_publish
+
+        def basic_publish(*args, **kwargs):
+            other.append_to_feed(events(2000))
+            return publish(*args, **kwargs)
+        channel.basic_publish = basic_publish
+        return channel
+    monkeypatch.setattr(connection, "channel", channel_with_entries_ahead_of_the_mark)
+    try:
+        with caplog.at_level("INFO", logger="taskwire_common.messaging"):
+            publisher.check_feed()
+    finally:
+        other.close()
+    [ahead] = re.findall(r"\((\d+) other entries first\)", caplog.text)
+    assert int(ahead) >= 150  # 695 to 1,046 in five runs
