@@ -26,8 +26,8 @@ class ReaderSlots:
     """Who may read the stream now: at most `count` resuming sockets of this process at once, and one per user.
 
     A user who resumes again and again with old cursors (a reconnect loop, many tabs, or on
-    purpose) waits behind their own reads, holding at most one of the process's slots, so other
-    users' resumes wait for at most `count - 1` others' reads of the stream.
+    purpose) waits behind their own reads and holds at most one of the process's slots: the
+    other `count - 1` stay free for other users.
     """
 
     def __init__(self, count: int) -> None:
