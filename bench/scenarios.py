@@ -5,10 +5,10 @@ import json
 import random
 import statistics
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +18,11 @@ import requests
 from broker import topology
 from harness import amqp, procfs, seed
 from harness.stack_runner import StackRunner
+from harness.standalone_relay import standalone_relay
 from harness.wait import poll, wait_until
 from harness.ws import ws_url
 from harness.ws_load import SocketPool
-from stack.config import REPO, Profile
+from stack.config import Profile
 from taskwire_common.messaging import ConfirmingPublisher
 
 from . import http_scenarios, outbox_burst, resume
@@ -166,20 +167,18 @@ class Bench(HttpScenarios):
     def sockets_and_fanout(self) -> dict[str, Any]:
         """One relay process (1 worker, direct): hold N idle admin sockets, then fan one event out to all."""
         count = 2000 if self.quick else 10_000
-        relay = self.start_standalone_relay()
         pool = SocketPool()
-        try:
-            worker = procfs.first_child(relay.pid)
-            before = resident_kib(worker)
-            pool.open([ws_url(self.standalone_relay, token=self.tokens["admin"])] * count,
-                      log=self.log)
-            time.sleep(2.0)  # let the relay settle its buffers before reading its memory
-            after = resident_kib(worker)
-            fanouts = [self.fan_out_once(pool, count) for _ in range(1 if self.quick else 3)]
-        finally:
-            pool.close()
-            relay.terminate()
-            relay.wait(timeout=30)
+        with self.relay_alone() as relay:
+            try:
+                worker = procfs.first_child(relay.pid)
+                before = resident_kib(worker)
+                pool.open([ws_url(self.standalone_relay, token=self.tokens["admin"])] * count,
+                          log=self.log)
+                time.sleep(2.0)  # let the relay settle its buffers before reading its memory
+                after = resident_kib(worker)
+                fanouts = [self.fan_out_once(pool, count) for _ in range(1 if self.quick else 3)]
+            finally:
+                pool.close()
         return {"sockets": count, "relay_rss_kib_before": before, "relay_rss_kib_after": after,
                 "rss_per_socket_kib": round((after - before) / count, 1),
                 "fanout_last_delivery_ms": round(statistics.median(fanouts) * 1000, 1),
@@ -199,24 +198,9 @@ class Bench(HttpScenarios):
         self.log(f"  fan-out to {count}: last delivery after {last * 1000:.0f} ms")
         return last
 
-    def start_standalone_relay(self, **settings: str) -> subprocess.Popen:
-        """One relay process (one worker), reached directly; `settings` are environment variables for it."""
-        env = {**self.stack.process_env("ws_relay"), "WEB_CONCURRENCY": "1", "WORKER_CONNECTIONS": "19000",
-               **settings}
-        relay = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:taskwire_common.gunicorn_conf",
-             "--bind", f"127.0.0.1:{self.standalone_relay_port}", "ws_relay.wsgi:app"],
-            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def healthy() -> bool:
-            try:
-                return requests.get(f"{self.standalone_relay}/healthz", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-        if not poll(healthy, 30, interval=0.2):
-            relay.terminate()
-            raise RuntimeError("the standalone relay did not become healthy")
-        return relay
+    def relay_alone(self, **settings: str) -> AbstractContextManager[subprocess.Popen]:
+        """One relay process (one worker) beside the stack, reached directly; `settings` are environment variables."""
+        return standalone_relay(self.stack, self.standalone_relay_port, {"WORKER_CONNECTIONS": "19000", **settings})
 
     def mass_resume(self) -> dict[str, Any]:
         """N admin sockets of one relay process (1 worker, direct) note their cursor and leave; 1,000 events later
@@ -236,17 +220,13 @@ class Bench(HttpScenarios):
 
     def resume_sockets(self, count: int, **relay_settings: str) -> dict[str, Any]:
         run = resume.Run(f"resume-{uuid.uuid4().hex[:6]}", RESUME_FIRST_ID, 1000)
-        relay = self.start_standalone_relay(**relay_settings)
-        try:
+        with self.relay_alone(**relay_settings) as relay:
             steps = resume.MassResume(self.standalone_relay, ws_url(self.standalone_relay, token=self.tokens["admin"]),
                                       run, self.publish_task_events, self.log)
             cursors = steps.note_cursors(count)
             steps.publish_while_away()
             figures = steps.resume_at_once(cursors, procfs.first_child(relay.pid))
-            return {"sockets": count, "token": "admin (sees every event)", "events_behind": run.events, **figures}
-        finally:
-            relay.terminate()
-            relay.wait(timeout=30)
+        return {"sockets": count, "token": "admin (sees every event)", "events_behind": run.events, **figures}
 
     def publish_task_events(self, titled_ids: list[tuple[str, int]]) -> None:
         """Publish a synthetic task.created for each (title, task id), unassigned (so no notifications)."""

@@ -5,19 +5,16 @@ resumes with the last cursor the socket received: the resumed socket must show e
 user's 25 changes, in the order they were made, then a live one. Task changes are told apart
 by (task id, version), which each change moves on by one.
 """
-import subprocess
-import sys
 import uuid
 
 import pika
 import pytest
-import requests
 
 from broker import topology
 from harness.infra import rabbitmq
-from harness.wait import poll
+from harness.standalone_relay import standalone_relay
 from taskwire_common.messaging import MARK_TYPE
-from tests.e2e.support import PROFILE, REPO, STACK, supervisorctl, task_tap_url, wait_until_healthy
+from tests.e2e.support import PROFILE, STACK, supervisorctl, task_tap_url, wait_until_healthy
 from tests.support import wait_for
 
 # A second relay instance beside the stack's, on a port of the test profile's range that no process uses.
@@ -153,27 +150,12 @@ def test_resuming_across_a_broker_restart_misses_nothing_and_open_sockets_stay_o
 def second_relay():
     """Another relay instance beside the stack's: its own process, reader and history."""
     address = f"http://127.0.0.1:{SECOND_RELAY_PORT}"
-    env = STACK.process_env("ws_relay")
     # The test's client sends its own address as Origin (websocket-client does), as a browser on that host would.
-    env.update(WEB_CONCURRENCY="1", WS_ALLOWED_ORIGINS=f"{env['WS_ALLOWED_ORIGINS']},{address}")
-    log = open(PROFILE.log_dir / "second_relay.log", "ab")  # beside the stack's logs
-    relay = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:taskwire_common.gunicorn_conf",
-         "--bind", f"127.0.0.1:{SECOND_RELAY_PORT}", "ws_relay.wsgi:app"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-
-    def healthy():
-        try:
-            return requests.get(f"{address}/healthz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-    try:
-        assert poll(healthy, 30, interval=0.2), "the second relay did not become healthy"
+    origins = f"{STACK.process_env('ws_relay')['WS_ALLOWED_ORIGINS']},{address}"
+    log_file = PROFILE.log_dir / "second_relay.log"  # beside the stack's logs
+    with open(log_file, "ab") as log, standalone_relay(STACK, SECOND_RELAY_PORT, {"WS_ALLOWED_ORIGINS": origins},
+                                                       output=log):
         yield address
-    finally:
-        relay.terminate()
-        relay.wait(timeout=30)
 
 
 def test_a_cursor_from_one_relay_instance_resumes_on_another(open_feed, changes, second_relay):

@@ -72,7 +72,6 @@ def test_a_message_a_queue_refuses_fails_the_batch(publisher, own_queue, channel
     assert channel.queue_declare(queue, passive=True).method.message_count == 2
 
 
-
 def test_the_feed_check_reads_past_hundreds_of_other_entries_to_its_mark(publisher, it_env, monkeypatch, caplog):
     """Another publisher appends 2,000 entries between the check's consumer starting and its mark, and many of them
     reach the consumer before the mark (RabbitMQ places a consumer at "next" a little after it answers the consume).

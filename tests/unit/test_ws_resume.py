@@ -157,23 +157,26 @@ def test_a_cursor_the_stream_no_longer_holds_or_never_held_gives_resync():
         replay_all(replay)
 
 
-def test_stream_reads_are_limited_per_process_and_give_their_slot_back():
+def reading_the_stream(readers):
+    """User 2's socket, resuming from a cursor older than the history, part way through reading the stream."""
     stream_entries = [mark(0), *[event_entry(offset) for offset in range(1, 40)]]
     hub = hub_with(stream_entries, size=8)
+    replay = Replay(hub, Connection(principal(2), True, 10), mark(0).cursor, FakeStream(stream_entries).open, readers)
+    replay.step(10)
+    return replay
+
+
+def test_stream_reads_are_limited_per_process_and_give_their_slot_back():
     readers = ReaderSlots(1)
-    first = Replay(hub, Connection(principal(2), True, 10), mark(0).cursor, FakeStream(stream_entries).open, readers)
-    first.step(10)
+    first = reading_the_stream(readers)
     assert not readers.acquire(3, blocking=False)  # the one slot is taken while the first socket reads the stream
     replay_all(first)
     assert readers.acquire(3, blocking=False)
 
 
 def test_a_user_reads_the_stream_for_one_socket_at_a_time_and_leaves_the_other_slots_to_others():
-    stream_entries = [mark(0), *[event_entry(offset) for offset in range(1, 40)]]
-    hub = hub_with(stream_entries, size=8)
     readers = ReaderSlots(3)
-    first = Replay(hub, Connection(principal(2), True, 10), mark(0).cursor, FakeStream(stream_entries).open, readers)
-    first.step(10)
+    first = reading_the_stream(readers)
     assert not readers.acquire(2, blocking=False)  # the same user's second old-cursor resume waits for the first
     assert readers.acquire(3, blocking=False) and readers.acquire(4, blocking=False)  # two other users read
     assert not readers.acquire(5, blocking=False)  # the three slots are taken
